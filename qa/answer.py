@@ -1,0 +1,123 @@
+"""Retrieved passages → a short extractive ``Answer`` whose every sentence carries a citation.
+
+The sentences of the top passages are scored against the question with the vectors stored at
+ingest time (no embedding at question time), ties broken by stemmed word overlap. The best one to
+three sentences become the answer, each followed by ``[n]``. When the best evidence is below the
+embedder's calibrated threshold the answer abstains, in the question's language, and still lists
+the closest passages. Out of scope: generating or translating text (no language model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from .lexical import tokenize
+from .records import Answer, Citation, Hit, Span
+
+MESSAGES = {
+    "abstain": {"en": "I could not find this in the documents.", "ar": "لم أجد الإجابة في الوثائق."},
+    "cross": {"en": "The documents answer this in {source}:", "ar": "تجيب الوثائق عن هذا باللغة {source}:"},
+}
+LANGUAGE_NAMES = {"en": {"ar": "Arabic", "en": "English", "other": "another language"},
+                  "ar": {"ar": "العربية", "en": "الإنجليزية", "other": "لغة أخرى"}}
+
+class Calibration(NamedTuple):
+    """Per-embedder constants: abstain below ``threshold``; a sentence in another language than
+    the question gets ``cross_lingual`` added to its cosine (cross-lingual cosines run lower)."""
+
+    threshold: float
+    cross_lingual: float
+
+
+CALIBRATION = {"e5-small": Calibration(threshold=0.80, cross_lingual=0.06)}
+DEFAULT_CALIBRATION = Calibration(threshold=0.35, cross_lingual=0.0)
+MIN_WORDS = 4
+
+
+class AnswerSettings(NamedTuple):
+    max_sentences: int = 3
+    passages: int = 3
+    margin: float = 0.02
+    overlap_weight: float = 0.05
+    threshold: float | None = None
+
+
+def calibration_for(embedder: str, settings: AnswerSettings) -> Calibration:
+    cal = CALIBRATION.get(embedder, DEFAULT_CALIBRATION)
+    return cal if settings.threshold is None else cal._replace(threshold=settings.threshold)
+
+
+class Candidate(NamedTuple):
+    hit: Hit
+    span: Span
+    cosine: float
+    evidence: float
+    overlap: float
+    score: float
+
+
+def message(key: str, lang: str, **kw: str) -> str:
+    return MESSAGES[key]["ar" if lang == "ar" else "en"].format(**kw)
+
+
+def _overlap(question_tokens: set[str], text: str) -> float:
+    if not question_tokens:
+        return 0.0
+    return len(question_tokens & set(tokenize(text))) / len(question_tokens)
+
+
+def _is_title(sentence: str, title: str) -> bool:
+    return sentence.strip(" .:؛").casefold() == title.strip(" .:؛").casefold()
+
+
+def candidates(hits: list[Hit], query: np.ndarray, question: str, lang: str,
+               sentence_vectors: Callable[[Hit], np.ndarray], calibration: Calibration,
+               settings: AnswerSettings) -> list[Candidate]:
+    """Sentences of the top passages, scored; a sentence seen in two chunks counts once, and
+    the title or fragments (under ``MIN_WORDS`` words) do not count as answers."""
+    q_tokens = set(tokenize(question))
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for hit in hits[: settings.passages]:
+        shift = calibration.cross_lingual if hit.chunk.lang != lang else 0.0
+        cos = sentence_vectors(hit) @ query
+        for span, c in zip(hit.chunk.sentences, cos.tolist()):
+            key = (hit.chunk.doc_id, span.start, span.end)
+            text = hit.chunk.sentence_text(span)
+            if key in seen or len(text.split()) < MIN_WORDS or _is_title(text, hit.chunk.title):
+                continue
+            seen.add(key)
+            ov = _overlap(q_tokens, text)
+            out.append(Candidate(hit, span, c, c + shift, ov, c + shift + settings.overlap_weight * ov))
+    return sorted(out, key=lambda c: (-c.score, -c.overlap, c.hit.rank))
+
+
+def _citation(n: int, c: Candidate) -> Citation:
+    ch = c.hit.chunk
+    return Citation(n=n, doc_id=ch.doc_id, title=ch.title, path=ch.path, chunk_id=ch.id,
+                    lang=ch.lang, sentence=ch.sentence_text(c.span), start=c.span.start,
+                    end=c.span.end, passage_start=ch.start, passage_end=ch.end, score=round(c.cosine, 4))
+
+
+def compose(question: str, lang: str, hits: list[Hit], ranked: list[Candidate],
+            threshold: float, settings: AnswerSettings) -> Answer:
+    """The cited answer, or an abstention that keeps ``hits`` as the closest passages."""
+    if not ranked or ranked[0].evidence < threshold:
+        return Answer(question=question, text=message("abstain", lang), language=lang,
+                      abstained=True, citations=(), passages=tuple(hits))
+    best = ranked[0]
+    chosen = [best] + [c for c in ranked[1:] if c.score >= best.score - settings.margin]
+    chosen = chosen[: settings.max_sentences]
+    citations = tuple(_citation(n, c) for n, c in enumerate(chosen, 1))
+    body = " ".join(f"{c.sentence} [{c.n}]" for c in citations)
+    source_langs = {c.lang for c in citations}
+    cross = lang in ("ar", "en") and source_langs != {lang}
+    if cross:
+        other = next(iter(source_langs - {lang}), "other")
+        names = LANGUAGE_NAMES["ar" if lang == "ar" else "en"]
+        body = message("cross", lang, source=names[other]) + "\n" + body
+    return Answer(question=question, text=body, language=lang, abstained=False,
+                  citations=citations, passages=tuple(hits), cross_lingual=cross)

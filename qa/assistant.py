@@ -1,0 +1,160 @@
+"""The one object every consumer uses: wires load → chunk → embed → index → retrieve → answer.
+
+``Assistant.open`` reads an index folder and lazily loads the embedder it was built with;
+``Assistant.build`` creates or extends one. Questions go through one path: the retrieval query
+(expanded with the previous question for short follow-ups), its vector and tokens, the per-language
+search, then sentence selection. Out of scope: presentation (CLI, web UI and HTTP API format it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .answer import AnswerSettings, calibration_for, candidates, compose
+from .chunk import ChunkSettings
+from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
+from .index import Index, Snapshot
+from .ingest import IngestReport, Progress, ingest
+from .lexical import tokenize
+from .load import DEFAULT_MAX_BYTES
+from .records import Answer, Hit
+from .retrieve import SearchOptions, search
+from .text import detect_language
+
+DEFAULT_INDEX = Path("embeddings")
+MAX_QUESTION_CHARS = 2000
+# A follow-up such as "and how many participants?" leans on the previous question.
+_FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|also|و|وماذا|ماذا عن|وكم|وما|وهل|ومن|ومتى|وأين)\b",
+                        re.IGNORECASE)
+History = Sequence[Any]
+
+
+class Assistant:
+    def __init__(self, index: Index, answer_settings: AnswerSettings | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES):
+        self.index = index
+        self.embedder_name = index.embedder
+        self.answer_settings = answer_settings or AnswerSettings()
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def open(cls, index_dir: str | Path = DEFAULT_INDEX, embedder: str | None = None,
+             **kw: Any) -> Assistant:
+        """Open an existing index; ``embedder``, if given, must be the one it was built with."""
+        return cls(Index.open(index_dir, embedder=embedder), **kw)
+
+    @classmethod
+    def create_or_open(cls, index_dir: str | Path = DEFAULT_INDEX, embedder: str | None = None,
+                       chunking: ChunkSettings | None = None, ann: str = "auto", **kw: Any) -> Assistant:
+        """The index at ``index_dir``, created empty (default embedder e5-small) if there is none."""
+        if store.live_generation(Path(index_dir)) is not None:
+            return cls.open(index_dir, embedder, **kw)
+        spec = embedder or DEFAULT_EMBEDDER
+        settings = (chunking or ChunkSettings()).check()
+        return cls(Index.create(index_dir, spec, get_embedder(spec).dim, settings, ann), **kw)
+
+    @classmethod
+    def build(cls, paths: Iterable[str | Path], index_dir: str | Path = DEFAULT_INDEX,
+              embedder: str | None = None, chunking: ChunkSettings | None = None, ann: str = "auto",
+              progress: Progress | None = None, **kw: Any) -> Assistant:
+        """Open the index at ``index_dir`` (or create it) and add ``paths`` to it."""
+        assistant = cls.create_or_open(index_dir, embedder, chunking, ann, **kw)
+        assistant.add(paths, progress=progress)
+        return assistant
+
+    @property
+    def embedder(self) -> Embedder:
+        return get_embedder(self.embedder_name)
+
+    def add(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
+        return ingest(self.index, self.embedder, paths, self.max_bytes, progress)
+
+    def remove(self, doc: str) -> list[dict[str, Any]]:
+        """Remove a document by id (or by the path it was ingested from); returns what went."""
+        target = str(Path(doc).resolve()) if Path(doc).exists() else doc
+        gone = [d for d in self.documents() if d["id"] == doc or d["path"] in (doc, target)]
+        if not gone:
+            raise ValueError(f"no document with id or path {doc!r}; `qa docs` lists them")
+        self.index.apply([], {d["id"] for d in gone})
+        return gone
+
+    def documents(self) -> list[dict[str, Any]]:
+        return list(self.index.snapshot.documents)
+
+    def info(self) -> dict[str, Any]:
+        snap = self.index.snapshot
+        files = [p for p in snap.folder.rglob("*") if p.is_file()]
+        langs = {str(k): int(v) for k, v in zip(*_counts(snap.langs))}
+        return {"index": str(self.index.folder.resolve()), "embedder": snap.manifest["embedder"],
+                "dim": snap.manifest["dim"], "ann": snap.manifest["ann"],
+                "chunking": snap.manifest["chunking"], "documents": len(snap.documents),
+                "chunks": len(snap), "chunks_by_language": langs,
+                "bytes_on_disk": sum(p.stat().st_size for p in files), "generation": snap.folder.name}
+
+    def _prepare(self, question: str, history: History | None) -> tuple[str, str]:
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError("the question is empty; type a question")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ValueError(f"the question is {len(question)} characters long; keep it under "
+                             f"{MAX_QUESTION_CHARS}")
+        lang = detect_language(question)
+        return lang, _with_context(question, history)
+
+    def _search(self, snap: Snapshot, query: str, lang: str, options: SearchOptions) -> tuple[list[Hit], Any]:
+        if len(snap) == 0:
+            raise ValueError("the index holds no documents; add some with `qa ingest PATH`")
+        options = options.check()
+        vector = None if options.mode == "bm25" else self.embedder.embed_queries([query])[0]
+        return search(snap, vector, tokenize(query), lang, options), vector
+
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", **kw: Any) -> list[Hit]:
+        lang, query = self._prepare(question, None)
+        hits, _ = self._search(self.index.snapshot, query, lang, SearchOptions(k=k, mode=mode, **kw))
+        return hits
+
+    def ask(self, question: str, history: History | None = None, k: int = 5, mode: str = "hybrid",
+            **kw: Any) -> Answer:
+        """A cited answer, or an abstention in the question's language."""
+        t0 = time.perf_counter()
+        lang, query = self._prepare(question, history)
+        snap = self.index.snapshot  # one snapshot for the whole question
+        hits, vector = self._search(snap, query, lang, SearchOptions(k=k, mode=mode, **kw))
+        t1 = time.perf_counter()
+        if vector is None:
+            vector = self.embedder.embed_queries([query])[0]
+        calibration = calibration_for(self.embedder_name, self.answer_settings)
+        ranked = candidates(hits, vector, query, lang, lambda h: snap.sentences_of(h.row), calibration,
+                            self.answer_settings)
+        answer = compose(question, lang, hits, ranked, calibration.threshold, self.answer_settings)
+        t2 = time.perf_counter()
+        timings = {"search_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2),
+                   "total_ms": round((t2 - t0) * 1000, 2)}
+        return answer.__class__(**{**answer.__dict__, "timings": timings})
+
+
+def _with_context(question: str, history: History | None) -> str:
+    """The retrieval query: a short or "and ..." follow-up is prefixed with the last question."""
+    previous = _last_user_turn(history)
+    if previous and (_FOLLOW_UP.match(question) or len(tokenize(question)) <= 3):
+        return f"{previous} {question}"
+    return question
+
+
+def _last_user_turn(history: History | None) -> str | None:
+    for turn in reversed(list(history or [])):
+        if isinstance(turn, dict) and turn.get("role") == "user":
+            return str(turn.get("content", ""))
+        if isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
+            return turn[0]
+    return None
+
+
+def _counts(values):
+    import numpy as np
+
+    return np.unique(values, return_counts=True)

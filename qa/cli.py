@@ -1,0 +1,197 @@
+"""The ``qa`` command line: a thin click layer over ``Assistant``.
+
+Domain errors (``ValueError`` and its subclasses) become one clean line on stderr and exit code 1;
+anything else is a bug and keeps its traceback. Out of scope: formatting beyond plain text/JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .assistant import DEFAULT_INDEX, Assistant
+from .chunk import ChunkSettings
+from .embed import DEFAULT_EMBEDDER
+from .ingest import IngestReport
+from .records import Answer, Hit
+from .retrieve import MODES
+
+SEEDS = Path("seeds")
+
+
+class DomainErrors(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+
+
+def index_option(f: Callable) -> Callable:
+    return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=lambda: os.environ.get("QA_INDEX", str(DEFAULT_INDEX)),
+                        show_default="embeddings (or $QA_INDEX)", help="Index folder.")(f)
+
+
+def search_options(f: Callable) -> Callable:
+    for opt in reversed([
+        click.option("--k", default=5, show_default=True, help="Passages to retrieve."),
+        click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True),
+        click.option("--lang", "langs", multiple=True, help="Only passages in this language (ar/en)."),
+        click.option("--doc", "doc_ids", multiple=True, help="Only passages of this document id."),
+        click.option("--mmr", type=float, default=None, help="Diversify with MMR (0-1, 1 = relevance)."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _progress(label: str):
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+        bar["bar"].update(done - bar["bar"].n)
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+def _report(report: IngestReport) -> None:
+    click.echo(report.summary())
+    for s in report.skipped:
+        click.echo(f"skipped {s.path}: {s.reason}", err=True)
+
+
+def open_assistant(index_dir: Path, build_from_seeds: bool = False) -> Assistant:
+    try:
+        return Assistant.open(index_dir)
+    except ValueError as e:
+        if not (build_from_seeds and "no index at" in str(e) and SEEDS.is_dir()):
+            raise
+    click.echo(f"No index at {index_dir} yet: building one from {SEEDS}/ ...", err=True)
+    return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"))
+
+
+@click.group(cls=DomainErrors)
+@click.version_option(package_name="qa-bilingual")
+def main() -> None:
+    """Ask questions about your Arabic and English documents, offline, with cited answers."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@click.option("--embedder", default=None,
+              help=f"New index: {DEFAULT_EMBEDDER} (default), minilm or sentence-transformers:NAME_OR_PATH. "
+                   "An existing index keeps its own.")
+@click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True)
+@click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True)
+@click.option("--ann", default="auto", show_default=True, help="FAISS index kind: auto, flat, hnsw, ...")
+@click.option("--max-file-mb", default=50.0, show_default=True, help="Skip files larger than this.")
+def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: int, overlap: int,
+           ann: str, max_file_mb: float) -> None:
+    """Add files and folders (.txt .md .html .pdf .docx .json .jsonl) to the index."""
+    assistant = Assistant.create_or_open(index_dir, embedder, ChunkSettings(max_tokens, overlap), ann,
+                                         max_bytes=int(max_file_mb * 1e6))
+    _report(assistant.add(paths, progress=_progress("embedding")))
+
+
+def _print_hit(h: Hit) -> None:
+    c = h.chunk
+    click.echo(f"#{h.rank} score={h.score:.4f} [{c.lang}] {c.title} — {c.path}:{c.start}-{c.end}")
+    click.echo("   " + c.text.replace("\n", " ")[:300])
+
+
+def _print_answer(a: Answer) -> None:
+    click.echo(a.text)
+    if a.citations:
+        click.echo("\nSources:")
+        for c in a.citations:
+            click.echo(f"[{c.n}] {c.title} — {c.path} chars {c.start}-{c.end} (score {c.score:.3f})")
+    elif a.passages:
+        click.echo("\nClosest passages (not sufficient to answer):")
+        for h in a.passages[:3]:
+            _print_hit(h)
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@search_options
+def ask(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids: tuple,
+        mmr: float | None, as_json: bool) -> None:
+    """Answer a question with cited sentences (builds the index from seeds/ if there is none)."""
+    assistant = open_assistant(index_dir, build_from_seeds=True)
+    answer = assistant.ask(question, k=k, mode=mode, langs=tuple(langs) or None,
+                           doc_ids=tuple(doc_ids) or None, mmr=mmr)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        _print_answer(answer)
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@search_options
+def search(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids: tuple,
+           mmr: float | None, as_json: bool) -> None:
+    """Show the passages that best match a question."""
+    hits = open_assistant(index_dir, build_from_seeds=True).search(
+        question, k=k, mode=mode, langs=tuple(langs) or None, doc_ids=tuple(doc_ids) or None, mmr=mmr)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+    for h in [] if as_json else hits:
+        _print_hit(h)
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def docs(index_dir: Path, as_json: bool) -> None:
+    """List the indexed documents."""
+    documents = Assistant.open(index_dir).documents()
+    if as_json:
+        click.echo(json.dumps(documents, ensure_ascii=False, indent=1))
+        return
+    for d in documents:
+        click.echo(f"{d['id']}  {d['lang']:5} {d['chunks']:5} chunks  {d['added'][:10]}  {d['title'][:60]}"
+                   f"  ({d['path']})")
+    click.echo(f"{len(documents)} documents")
+
+
+@main.command()
+@click.argument("doc")
+@index_option
+def remove(doc: str, index_dir: Path) -> None:
+    """Remove a document by id (see `qa docs`) or by its file path."""
+    for d in Assistant.open(index_dir).remove(doc):
+        click.echo(f"removed {d['id']} {d['title'][:60]} ({d['path']})")
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(index_dir: Path, as_json: bool) -> None:
+    """Index statistics: model, documents, chunks, size on disk."""
+    stats = Assistant.open(index_dir).info()
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
+        return
+    for key, value in stats.items():
+        click.echo(f"{key:20} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Files → index: decide what is new, changed or unchanged, then chunk, embed and apply once.
+
+A file whose bytes hash to what the index already holds for its path is not even parsed; a file
+whose content changed replaces every document the index held for that path; a document whose
+content is already indexed (same id) under another path is skipped as a duplicate. All changes of
+one ingest land in a single new generation, so an interrupted ingest leaves the index as it was.
+Out of scope: watching folders for changes, and deleting documents whose files vanished
+(``Assistant.remove`` does that on request).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .chunk import chunk_document
+from .embed import Embedder
+from .index import Addition, Index
+from .lexical import tokenize
+from .load import DEFAULT_MAX_BYTES, LoadError, SkippedFile, discover, file_hash, load_file
+from .records import Chunk, Document
+
+Progress = Callable[[int, int], None]
+
+
+class IngestReport(NamedTuple):
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    skipped: list[SkippedFile]
+    chunks: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} "
+                f"unchanged, {len(self.skipped)} skipped; {self.chunks} new chunks "
+                f"in {self.seconds:.1f}s")
+
+
+class _Plan(NamedTuple):
+    documents: list[tuple[Document, str]]
+    remove: set[str]
+    replaced: list[str]
+    unchanged: list[str]
+    skipped: list[SkippedFile]
+
+
+def _plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> _Plan:
+    files, skipped = discover(paths)
+    known = index.file_hashes()
+    by_path: dict[str, list[str]] = {}
+    for d in index.snapshot.documents:
+        by_path.setdefault(d["path"], []).append(d["id"])
+    indexed_ids = {d["id"] for d in index.snapshot.documents}
+    docs: list[tuple[Document, str]] = []
+    remove: set[str] = set()
+    replaced, unchanged = [], []
+    for f in files:
+        path = str(f.resolve())
+        digest = file_hash(f)
+        if known.get(path) == digest:
+            unchanged.append(path)
+            continue
+        try:
+            loaded = load_file(path, max_bytes)
+        except LoadError as e:
+            skipped.append(SkippedFile(e.path, e.reason))
+            continue
+        old_ids = set(by_path.get(path, []))
+        if old_ids:
+            replaced.append(path)
+            remove |= old_ids
+        for doc in loaded:
+            if doc.id in indexed_ids - old_ids or any(doc.id == d.id for d, _ in docs):
+                skipped.append(SkippedFile(path, f"same content as indexed document {doc.id}"))
+                continue
+            docs.append((doc, digest))
+    return _Plan(docs, remove, replaced, unchanged, skipped)
+
+
+def _sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[list[int]]]:
+    """Unique sentences of a document's chunks (overlap repeats them) and each chunk's picks."""
+    position: dict[tuple[int, int], int] = {}
+    texts: list[str] = []
+    picks = []
+    for c in chunks:
+        row = []
+        for s in c.sentences:
+            key = (s.start, s.end)
+            if key not in position:
+                position[key] = len(texts)
+                texts.append(c.sentence_text(s))
+            row.append(position[key])
+        picks.append(row)
+    return texts, picks
+
+
+def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings,
+           progress: Progress | None = None) -> list[Addition]:
+    """Chunk, embed (passages and sentences) and tokenize each document."""
+    chunked = [(d, h, chunk_document(d, settings, embedder.count_tokens)) for d, h in documents]
+    total = sum(len(c) for _, _, c in chunked)
+    done = 0
+    additions = []
+    for doc, digest, chunks in chunked:
+        sentences, picks = _sentence_texts(chunks)
+        vectors = embedder.embed_passages([c.text for c in chunks])
+        sent_vectors = embedder.embed_passages(sentences)
+        additions.append(Addition(
+            document=doc, file_hash=digest, chunks=chunks, vectors=vectors,
+            sentence_vectors=[sent_vectors[p] if p else np.zeros((0, embedder.dim)) for p in picks],
+            tokens=[tokenize(c.text) for c in chunks],
+        ))
+        done += len(chunks)
+        if progress:
+            progress(done, total)
+    return additions
+
+
+def ingest(index: Index, embedder: Embedder, paths: Iterable[str | Path],
+           max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> IngestReport:
+    started = time.perf_counter()
+    plan = _plan(index, paths, max_bytes)
+    additions = encode(plan.documents, embedder, index.chunking, progress)
+    if additions or plan.remove:
+        index.apply(additions, plan.remove)
+    replaced = set(plan.replaced)
+    return IngestReport(
+        added=[d.path for d, _ in plan.documents if d.path not in replaced],
+        replaced=plan.replaced, unchanged=plan.unchanged, skipped=plan.skipped,
+        chunks=sum(len(a.chunks) for a in additions), seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,112 @@
+"""PDF text layer → text with Arabic in logical order and base letters (pypdf + python-bidi).
+
+pypdf's plain extraction reverses each right-to-left run but leaves the runs in visual order;
+its layout mode gives raw drawing order. For pages holding Arabic we take layout mode, decide per
+document whether glyphs were drawn in visual order, and if so reorder each line with the Unicode
+bidi algorithm (after pre-reversing lam-alef ligature maps). Pages without Arabic keep pypdf's
+plain output. Out of scope: OCR (a page without a text layer yields ""), columns and tables.
+"""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+
+from bidi import get_display  # python-bidi >= 0.5 (Rust UBA; reorders without mirroring brackets)
+from pypdf import PdfReader
+from pypdf.generic import DecodedStreamObject, NameObject
+
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\ufb50-\ufdff\ufe70-\ufefc]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+_WORD = re.compile("[\u0621-\u064a]{3,}")
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_DEST = re.compile(rb"(<[0-9A-Fa-f]+>\s*)<([0-9A-Fa-f]{8,})>")
+
+
+def _looks_visual(text: str) -> bool:
+    """True if the Arabic words come out reversed (glyphs in left-to-right drawing order).
+
+    Logical Arabic words often start with the article "ال" and end with ة/ى, and ة/ى never start
+    a word; reversed words show the mirror image. Ties (no evidence) count as visual: most PDF
+    producers draw Arabic glyphs left to right.
+    """
+    words = _WORD.findall(unicodedata.normalize("NFKC", text))
+    logical = sum(w.startswith("ال") + w.endswith(("ة", "ى")) for w in words)
+    visual = sum(w.endswith("لا") + w.startswith(("ة", "ى")) for w in words)
+    return visual >= logical
+
+
+def _flip_ligature_maps(resources, seen: set) -> None:
+    """Reverse multi-character Arabic ToUnicode targets (lam-alef ligature -> "لا"), in memory.
+
+    A ligature glyph maps to its letters in logical order; once the whole visual line is reversed
+    they would come out backwards ("ال" for "لا"), so pre-reverse them. Recurses into form XObjects.
+    """
+    if resources is None or id(resources) in seen:
+        return
+    seen.add(id(resources))
+    for font in (resources.get("/Font") or {}).values():
+        font = font.get_object()
+        if "/ToUnicode" not in font:
+            continue
+        data = font["/ToUnicode"].get_object().get_data()
+
+        def flip(m: re.Match) -> bytes:
+            s = bytes.fromhex(m.group(2).decode()).decode("utf-16-be", "replace")
+            if len(s) < 2 or not _RTL.search(s):
+                return m.group(0)
+            return m.group(1) + b"<" + s[::-1].encode("utf-16-be").hex().upper().encode() + b">"
+
+        new = _BFCHAR.sub(lambda b: b.group(0).replace(b.group(1), _DEST.sub(flip, b.group(1))), data)
+        if new != data:
+            stream = DecodedStreamObject()
+            stream.set_data(new)
+            font[NameObject("/ToUnicode")] = stream
+    for xobj in (resources.get("/XObject") or {}).values():
+        xobj = xobj.get_object()
+        if xobj.get("/Subtype") == "/Form":
+            _flip_ligature_maps(xobj.get("/Resources"), seen)
+
+
+def _to_logical(line: str) -> str:
+    # Paragraph direction of a visual line can't be read from its first strong character (that is
+    # the last one for RTL), so take the majority script; the UBA reordering then inverts itself.
+    rtl = len(_ARABIC_LETTER.findall(line)) >= len(_LATIN_LETTER.findall(line))
+    return get_display(line, base_dir="R" if rtl else "L")
+
+
+def _clean_layout(text: str) -> list[str]:
+    # Layout mode pads with spaces and blank lines to mimic positions; keep words and lines only.
+    return [re.sub(r"\s+", " ", line).strip() for line in text.splitlines() if line.strip()]
+
+
+def pdf_text(source: bytes | str) -> str:
+    """Text of a PDF (path or bytes), pages joined by a blank line; "" when there is no text layer."""
+    if isinstance(source, bytes):
+        data = source
+    else:
+        with open(source, "rb") as f:
+            data = f.read()
+    reader = PdfReader(io.BytesIO(data))
+    pages = [page.extract_text() or "" for page in reader.pages]
+    rtl_pages = [i for i, t in enumerate(pages) if _RTL.search(t)]
+    if rtl_pages:
+        try:
+            # Plain mode reverses each RTL run in place but leaves the runs (numbers, Latin,
+            # punctuation) in visual order, which can't be undone; layout mode gives raw drawing order.
+            raw = {i: reader.pages[i].extract_text(extraction_mode="layout") for i in rtl_pages}
+            if _looks_visual("\n".join(raw.values())):
+                fixed = PdfReader(io.BytesIO(data))  # fresh reader: its fonts get patched in memory
+                for i in rtl_pages:
+                    _flip_ligature_maps(fixed.pages[i].get("/Resources"), set())
+                    lines = _clean_layout(fixed.pages[i].extract_text(extraction_mode="layout"))
+                    pages[i] = "\n".join(_to_logical(ln) if _RTL.search(ln) else ln for ln in lines)
+            else:
+                for i in rtl_pages:
+                    pages[i] = "\n".join(_clean_layout(raw[i]))
+        except Exception:  # noqa: BLE001 - layout mode chokes on odd fonts: keep plain text then
+            pass
+    # NFKC after reordering: presentation forms -> base letters (a lam-alef ligature code point
+    # expands to lam, alef, so it must already be in logical position).
+    return "\n\n".join(unicodedata.normalize("NFKC", p).strip() for p in pages if p.strip())

@@ -1,0 +1,164 @@
+"""One reader per file format: bytes → ``Record`` (title, text, optional id and metadata).
+
+Readers are pure functions of the file's bytes and its stem (the fallback title). They raise
+``UnreadableError`` with a user-facing reason for content they recognise as unusable.
+Out of scope: OCR, layout analysis, tables and images.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any, NamedTuple
+
+
+class UnreadableError(ValueError):
+    pass
+
+
+class Record(NamedTuple):
+    title: str
+    text: str
+    id: str | None = None
+    metadata: dict[str, Any] = {}
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise UnreadableError("binary content, not text (is the file extension right?)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UnreadableError(f"not valid UTF-8 text (bad byte at offset {e.start}); "
+                              "save it as UTF-8 and try again") from e
+
+
+def first_line_title(text: str, fallback: str, limit: int = 120) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:limit]
+    return fallback
+
+
+def read_text(data: bytes, stem: str) -> list[Record]:
+    text = _decode(data)
+    return [Record(first_line_title(text, stem), text)]
+
+
+def read_markdown(data: bytes, stem: str) -> list[Record]:
+    return read_text(data, stem)
+
+
+class _HTMLText(HTMLParser):
+    """Visible text of an HTML page; script/style/template content is dropped, never executed."""
+
+    _SKIP = {"script", "style", "template", "noscript", "head"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+              "article", "blockquote", "pre", "table", "ul", "ol", "header", "footer"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self._SKIP:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self.parts.append(data)
+
+
+def read_html(data: bytes, stem: str) -> list[Record]:
+    parser = _HTMLText()
+    parser.feed(_decode(data))
+    parser.close()
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return [Record(parser.title.strip()[:120] or first_line_title(text, stem), text)]
+
+
+def read_pdf(data: bytes, stem: str) -> list[Record]:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    from .pdf import pdf_text
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise UnreadableError("the PDF is encrypted; save an unencrypted copy and try again")
+        text = pdf_text(data)
+    except PyPdfError as e:
+        raise UnreadableError(f"the PDF is damaged or truncated ({e}); export it again") from e
+    if not text:
+        raise UnreadableError("the PDF has no text layer (scanned?); run OCR on it first")
+    meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    return [Record(meta_title.strip()[:120] or first_line_title(text, stem), text)]
+
+
+def read_docx(data: bytes, stem: str) -> list[Record]:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    text = "\n\n".join(p.text.strip() for p in document.paragraphs if p.text.strip())
+    title = (document.core_properties.title or "").strip()
+    return [Record(title[:120] or first_line_title(text, stem), text)]
+
+
+def _record(obj: Any, where: str, stem: str) -> Record:
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise UnreadableError(f"{where}: expected an object with a string 'text' field")
+    meta = obj.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise UnreadableError(f"{where}: 'metadata' must be an object")
+    rid = obj.get("id")
+    title = obj.get("title")
+    return Record(
+        title=str(title)[:120] if title else first_line_title(obj["text"], stem),
+        text=obj["text"],
+        id=str(rid) if rid is not None else None,
+        metadata=meta,
+    )
+
+
+def read_json(data: bytes, stem: str) -> list[Record]:
+    try:
+        obj = json.loads(_decode(data))
+    except json.JSONDecodeError as e:
+        raise UnreadableError(f"not valid JSON (line {e.lineno}: {e.msg})") from e
+    items = obj if isinstance(obj, list) else [obj]
+    return [_record(o, f"record {i + 1}", stem) for i, o in enumerate(items)]
+
+
+def read_jsonl(data: bytes, stem: str) -> list[Record]:
+    records = []
+    for n, line in enumerate(_decode(data).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UnreadableError(f"line {n} is not valid JSON ({e.msg})") from e
+        records.append(_record(obj, f"line {n}", stem))
+    return records

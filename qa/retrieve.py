@@ -1,0 +1,173 @@
+"""Ranking chunks for a question: dense per language, BM25 in the question's language, RRF, MMR.
+
+Dense scores are not comparable across languages: e5 gives a same-language passage a higher
+cosine than an equally relevant passage in the other language. So each language is searched on
+its own and its scores are standardised against a background sample of that language before the
+lists merge. BM25 only ranks chunks in the question's language (it cannot match across scripts).
+Everything here is a pure function of a ``Snapshot`` and the question's vector and tokens.
+Out of scope: embedding the question (``assistant``) and answer extraction (``answer``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import ann
+from .index import Snapshot
+from .records import Hit
+
+MODES = ("hybrid", "dense", "bm25")
+RRF_K = 60
+BACKGROUND = 256
+DUPLICATE = 0.985
+
+
+class SearchOptions(NamedTuple):
+    k: int = 5
+    mode: str = "hybrid"
+    langs: tuple[str, ...] | None = None
+    doc_ids: tuple[str, ...] | None = None
+    mmr: float | None = None
+    candidates: int = 50
+
+    def check(self) -> SearchOptions:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose one of: {', '.join(MODES)}")
+        if self.k < 1:
+            raise ValueError(f"k={self.k} must be at least 1")
+        if self.mmr is not None and not 0.0 <= self.mmr <= 1.0:
+            raise ValueError(f"mmr={self.mmr} must be between 0 and 1 (1 = relevance only)")
+        return self
+
+
+class Ranked(NamedTuple):
+    rows: np.ndarray
+    scores: np.ndarray
+
+
+def allowed_rows(snap: Snapshot, options: SearchOptions) -> np.ndarray | None:
+    """Rows that pass the document filter, or None when there is no document filter."""
+    if not options.doc_ids:
+        return None
+    wanted = [i for i, d in enumerate(snap.documents) if d["id"] in set(options.doc_ids)]
+    return np.flatnonzero(np.isin(snap.doc_rows, wanted))
+
+
+def _background(snap: Snapshot, rows: np.ndarray, query: np.ndarray) -> tuple[float, float]:
+    # A fixed, evenly spaced sample keeps this deterministic and cheap at any corpus size.
+    sample = rows[np.linspace(0, len(rows) - 1, min(BACKGROUND, len(rows))).astype(int)]
+    s = np.asarray(snap.vectors[sample], np.float32) @ query
+    return float(s.mean()), max(float(s.std()), 0.02)
+
+
+def _dense_one(snap: Snapshot, lang: str, query: np.ndarray, m: int,
+               allowed: np.ndarray | None) -> Ranked:
+    index, rows = snap.parts[lang]
+    if allowed is not None:
+        # Filtered search is exact over the allowed rows: small sets, and HNSW misses under filters.
+        sub = rows[np.isin(rows, allowed)]
+        scores = np.asarray(snap.vectors[sub], np.float32) @ query
+        order = np.argsort(-scores)[:m]
+        return Ranked(sub[order], scores[order])
+    scores, ids = ann.search(index, query[None, :], m)
+    keep = ids[0] >= 0
+    return Ranked(rows[ids[0][keep]], scores[0][keep])
+
+
+def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int) -> tuple[Ranked, Ranked]:
+    """(ranking by per-language standardised score, the raw cosines of the same rows)."""
+    langs = [lang for lang in snap.parts if options.langs is None or lang in options.langs]
+    allowed = allowed_rows(snap, options)
+    rows, z, raw = [], [], []
+    for lang in langs:
+        found = _dense_one(snap, lang, query, m, allowed)
+        mean, std = _background(snap, snap.parts[lang][1], query)
+        rows.append(found.rows)
+        raw.append(found.scores)
+        z.append((found.scores - mean) / std if len(langs) > 1 else found.scores)
+    if not rows:
+        empty = Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        return empty, empty
+    rows_a, z_a, raw_a = np.concatenate(rows), np.concatenate(z), np.concatenate(raw)
+    order = np.argsort(-z_a, kind="stable")[:m]
+    return Ranked(rows_a[order], z_a[order]), Ranked(rows_a[order], raw_a[order])
+
+
+def lexical(snap: Snapshot, tokens: list[str], lang: str, options: SearchOptions, m: int) -> Ranked:
+    """BM25 ranking restricted to chunks in the question's language (and the filters)."""
+    scores = snap.bm25.scores(tokens)
+    mask = snap.langs == lang
+    if options.langs is not None:
+        mask &= np.isin(snap.langs, options.langs)
+    allowed = allowed_rows(snap, options)
+    if allowed is not None:
+        mask &= np.isin(np.arange(len(scores)), allowed)
+    rows = np.flatnonzero(mask & (scores > 0))
+    order = np.argsort(-scores[rows], kind="stable")[:m]
+    return Ranked(rows[order], scores[rows][order])
+
+
+def rrf(rankings: list[dict[int, int]], k: int = RRF_K) -> Ranked:
+    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings (row → rank) a row is in."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for row, rank in ranking.items():
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    items = sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+    return Ranked(np.array([r for r, _ in items], np.int64), np.array([s for _, s in items]))
+
+
+def mmr(snap: Snapshot, ranked: Ranked, k: int, lam: float | None) -> Ranked:
+    """Maximal marginal relevance; with ``lam`` None only near-identical chunks are dropped."""
+    if not len(ranked.rows):
+        return ranked
+    vecs = np.asarray(snap.vectors[ranked.rows], np.float32)
+    rel = ranked.scores - ranked.scores.min()
+    rel = rel / rel.max() if rel.max() > 0 else np.ones_like(rel)
+    chosen: list[int] = []
+    left = list(range(len(ranked.rows)))
+    while left and len(chosen) < k:
+        sim = (vecs[left] @ vecs[chosen].T).max(axis=1) if chosen else np.zeros(len(left))
+        if lam is None:
+            pick = next((i for i, s in zip(left, sim) if s < DUPLICATE), None)
+            if pick is None:
+                break
+        else:
+            pick = left[int(np.argmax(lam * rel[left] - (1 - lam) * sim))]
+        chosen.append(pick)
+        left.remove(pick)
+    return Ranked(ranked.rows[chosen], ranked.scores[chosen])
+
+
+def ranks(ranked: Ranked) -> dict[int, int]:
+    return {row: i for i, row in enumerate(ranked.rows.tolist(), 1)}
+
+
+def hybrid(snap: Snapshot, by_lang: Ranked, lex: Ranked, lang: str) -> Ranked:
+    """RRF of dense and BM25. BM25 cannot see chunks in another language than the question, so
+    those count their dense rank twice instead of being outvoted by weak same-language matches."""
+    dense_ranks = ranks(by_lang)
+    stand_in = {r: rank for r, rank in dense_ranks.items() if snap.langs[r] != lang}
+    return rrf([dense_ranks, ranks(lex), stand_in])
+
+
+def search(snap: Snapshot, query: np.ndarray | None, tokens: list[str], lang: str,
+           options: SearchOptions) -> list[Hit]:
+    """The top ``options.k`` hits; ``query`` may be None only in ``bm25`` mode."""
+    options = options.check()
+    m = max(options.candidates, 4 * options.k)
+    cosine: dict[int, float] = {}
+    if options.mode != "bm25" and query is not None:
+        by_lang, raw = dense(snap, query, options, m)
+        cosine = dict(zip(raw.rows.tolist(), raw.scores.tolist()))
+    if options.mode == "dense":
+        fused = by_lang
+    elif options.mode == "bm25":
+        fused = lexical(snap, tokens, lang, options, m)
+    else:
+        fused = hybrid(snap, by_lang, lexical(snap, tokens, lang, options, m), lang)
+    final = mmr(snap, fused, options.k, options.mmr)
+    return [Hit(rank=i + 1, score=float(s), chunk=snap.chunks[r], dense=cosine.get(r), row=r)
+            for i, (r, s) in enumerate(zip(final.rows.tolist(), final.scores.tolist()))]

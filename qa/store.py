@@ -1,0 +1,158 @@
+"""On-disk layout of an index folder: immutable generations switched atomically.
+
+    DIR/CURRENT          name of the live generation, replaced with os.replace (atomic)
+    DIR/gen-000042/      manifest.json, chunks.jsonl, offsets.npy, vectors.npy, ... (never edited)
+
+A save writes a whole new generation beside the live one, fsyncs it, then flips ``CURRENT``; a crash
+at any moment leaves the previous generation live. The manifest records a sha256 of every file so a
+damaged file is detected on open. Chunks are read through a memory map, one line at a time, so a
+large corpus does not need its text in RAM. Out of scope: what the files mean (see ``index``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .records import Chunk
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+
+
+class StoreError(ValueError):
+    """The index folder cannot be used as it is; the message says how to recover."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def live_generation(folder: Path) -> Path | None:
+    pointer = folder / CURRENT
+    if not pointer.exists():
+        return None
+    gen = folder / pointer.read_text().strip()
+    if not (gen / MANIFEST).exists():
+        raise StoreError(f"index at {folder} points to a missing generation {gen.name}; "
+                          f"delete {folder} and ingest again")
+    return gen
+
+
+def new_generation(folder: Path) -> Path:
+    """An empty staging folder for the next generation (leftovers of crashed saves are cleared)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    live = live_generation(folder)
+    number = int(live.name.split("-")[1]) + 1 if live else 1
+    staging = folder / f".staging-gen-{number:06d}"
+    staging.mkdir()
+    return staging
+
+
+def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
+    """Seal ``staging`` with its manifest and make it the live generation."""
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    manifest = {**manifest, "format": FORMAT_VERSION,
+                "checksums": {str(p.relative_to(staging)): sha256_file(p) for p in files}}
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    for p in [*files, staging / MANIFEST]:
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    _fsync_dir(staging)
+    gen = folder / staging.name.removeprefix(".staging-")
+    os.rename(staging, gen)
+    tmp = folder / f"{CURRENT}.tmp"
+    tmp.write_text(gen.name)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / CURRENT)
+    _fsync_dir(folder)
+    return gen
+
+
+def prune(folder: Path, keep: Path) -> None:
+    """Delete generations other than ``keep`` (readers of an old one keep their open mmaps)."""
+    for gen in folder.glob("gen-*"):
+        if gen != keep:
+            shutil.rmtree(gen, ignore_errors=True)
+
+
+def read_manifest(gen: Path, verify: bool = True) -> dict:
+    try:
+        manifest = json.loads((gen / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise StoreError(f"the index manifest {gen / MANIFEST} is unreadable ({e}); "
+                          f"delete {gen.parent} and ingest again") from e
+    if manifest.get("format") != FORMAT_VERSION:
+        raise StoreError(f"index format {manifest.get('format')} in {gen.parent} is not "
+                          f"supported (this version reads {FORMAT_VERSION}); rebuild the index")
+    if verify:
+        for name, digest in manifest.get("checksums", {}).items():
+            path = gen / name
+            if not path.exists() or sha256_file(path) != digest:
+                raise StoreError(f"index file {path} is damaged or missing (checksum mismatch); "
+                                  f"delete {gen.parent} and ingest again to rebuild it")
+    return manifest
+
+
+def write_chunks(staging: Path, lines: Iterable[bytes]) -> int:
+    """Write chunk records (one JSON per line) and their byte offsets; returns the count."""
+    offsets = [0]
+    with open(staging / "chunks.jsonl", "wb") as f:
+        for line in lines:
+            f.write(line)
+            offsets.append(offsets[-1] + len(line))
+    np.save(staging / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    return len(offsets) - 1
+
+
+def chunk_line(chunk: Chunk) -> bytes:
+    return (json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class ChunkStore:
+    """Random access to the chunks of one generation through a memory map."""
+
+    def __init__(self, gen: Path):
+        self._offsets = np.load(gen / "offsets.npy", mmap_mode="r")
+        path = gen / "chunks.jsonl"
+        self._file = open(path, "rb")  # noqa: SIM115 - lives as long as the snapshot
+        size = os.path.getsize(path)
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def raw(self, i: int) -> bytes:
+        if self._map is None or not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._map[int(self._offsets[i]) : int(self._offsets[i + 1])]
+
+    def __getitem__(self, i: int) -> Chunk:
+        return Chunk.from_dict(json.loads(self.raw(i)))
+
+    def lines(self) -> Iterable[bytes]:
+        for i in range(len(self)):
+            yield self.raw(i)

@@ -1,0 +1,158 @@
+"""Text rules shared by indexing and querying: normalisation, language detection, sentence spans.
+
+Normalisation is one tiny pure function per rule, composed once into ``normalize``; it is used for
+matching only (BM25, lexical overlap, evaluation), never for display. Sentence splitting returns
+spans into the original text so citations can slice it exactly.
+Out of scope: morphology (stemming lives in ``lexical``) and statistical language identification
+(script counting is enough to tell Arabic from English).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from functools import reduce
+
+from .records import Span
+
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+_ALEF = re.compile("[\u0622\u0623\u0625\u0671\u0672\u0673]")
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def drop_format_chars(text: str) -> str:
+    """Zero-width joiners, bidi marks and other invisible format characters (category Cf)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def drop_diacritics(text: str) -> str:
+    return _DIACRITICS.sub("", text)
+
+
+def drop_tatweel(text: str) -> str:
+    return text.replace("\u0640", "")
+
+
+def unify_alef(text: str) -> str:
+    return _ALEF.sub("\u0627", text)
+
+
+def unify_ya(text: str) -> str:
+    return text.replace("\u0649", "\u064a")
+
+
+def unify_ta_marbuta(text: str) -> str:
+    return text.replace("\u0629", "\u0647")
+
+
+def ascii_digits(text: str) -> str:
+    return text.translate(_DIGITS)
+
+
+def casefold(text: str) -> str:
+    return text.casefold()
+
+
+def _compose(*rules: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda text: reduce(lambda acc, rule: rule(acc), rules, text)
+
+
+# Casefolding can produce sequences NFKC rewrites again, hence the second nfkc (keeps it idempotent).
+RULES: tuple[Callable[[str], str], ...] = (
+    nfkc, casefold, nfkc, drop_format_chars, drop_diacritics, drop_tatweel,
+    unify_alef, unify_ya, unify_ta_marbuta, ascii_digits,
+)
+normalize: Callable[[str], str] = _compose(*RULES)
+normalize.__doc__ = "Matching form of a text: every rule in ``RULES`` applied in order."
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _is_arabic(c: str) -> bool:
+    return "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f" or "\ufb50" <= c <= "\ufeff"
+
+
+def detect_language(text: str) -> str:
+    """``ar`` or ``en`` by the majority script among words, ``other`` when neither dominates.
+
+    Words, not letters: unvowelled Arabic spends fewer letters per word than English.
+    """
+    counts = {"ar": 0, "en": 0, "other": 0}
+    for word in _LETTERS.findall(text[:20000]):
+        c = word[0]
+        counts["ar" if _is_arabic(c) else "en" if c.isascii() or "\u00c0" <= c <= "\u024f" else "other"] += 1
+    total = sum(counts.values())
+    if total == 0:
+        return "other"
+    best = max(("ar", "en"), key=counts.__getitem__)
+    return best if counts[best] / total >= 0.5 else "other"
+
+
+# A sentence ends at ? ! ؟ ؛ … always, and at "." when whitespace or the end follows (keeps 3.5, e.g.),
+# then takes any closing quotes or brackets; a line break always ends one.
+_END = re.compile(r"(?:[!?؟؛…]+|\.(?=\s|$|[\"'”’»)\]]))[\"'”’»)\]]*|\n")
+_CLAUSE = re.compile(r"[،,;:]")
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if end > start else None
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Spans of the sentences of ``text[start:end]``, trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    pos = start
+    for m in _END.finditer(text, start, end):
+        span = _trimmed(text, pos, m.end())
+        if span is not None:
+            spans.append(span)
+        pos = m.end()
+    span = _trimmed(text, pos, end)
+    if span is not None:
+        spans.append(span)
+    return _merge_punctuation_only(text, spans)
+
+
+def _merge_punctuation_only(text: str, spans: list[Span]) -> list[Span]:
+    """A fragment with no letter or digit (a stray quote, "...") joins the sentence before it."""
+    out: list[Span] = []
+    for s in spans:
+        if out and not any(c.isalnum() for c in text[s.start : s.end]):
+            out[-1] = Span(out[-1].start, s.end)
+        else:
+            out.append(s)
+    return out
+
+
+def clause_spans(text: str, span: Span) -> list[Span]:
+    """Split one over-long sentence at commas (Arabic ``،`` included), keeping the comma."""
+    pieces: list[Span] = []
+    pos = span.start
+    for m in _CLAUSE.finditer(text, span.start, span.end):
+        piece = _trimmed(text, pos, m.end())
+        if piece is not None:
+            pieces.append(piece)
+        pos = m.end()
+    last = _trimmed(text, pos, span.end)
+    if last is not None:
+        pieces.append(last)
+    return pieces
+
+
+_WORD = re.compile(r"\S+")
+
+
+def word_spans(text: str, span: Span) -> Iterator[Span]:
+    for m in _WORD.finditer(text, span.start, span.end):
+        yield Span(m.start(), m.end())

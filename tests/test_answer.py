@@ -1,0 +1,69 @@
+import numpy as np
+
+from qa.answer import AnswerSettings, Calibration, candidates, compose, message
+from qa.records import Chunk, Hit
+from qa.text import sentence_spans
+
+TEXT = "Title line.\nThe bridge is 850 meters long. It opened in 2001 after four years."
+
+
+def _hit(lang: str = "en") -> Hit:
+    spans = tuple(sentence_spans(TEXT))
+    chunk = Chunk(id="c1", doc_id="d1", path="/x.txt", title="Title line", lang=lang, text=TEXT,
+                  start=0, end=len(TEXT), sentences=spans)
+    return Hit(rank=1, score=1.0, chunk=chunk, dense=0.9, row=0)
+
+
+def _vectors(*cosines: float) -> np.ndarray:
+    # Unit vectors whose dot product with e0 is the given cosine.
+    return np.array([[c, np.sqrt(1 - c * c), 0.0] for c in cosines])
+
+
+QUERY = np.array([1.0, 0.0, 0.0])
+CAL = Calibration(threshold=0.8, cross_lingual=0.05)
+
+
+def test_best_sentence_is_cited_with_exact_span_and_title_excluded():
+    hit = _hit()
+    ranked = candidates([hit], QUERY, "How long is the bridge?", "en", lambda h: _vectors(0.99, 0.9, 0.7),
+                        CAL, AnswerSettings())
+    assert [c.span for c in ranked] == list(sentence_spans(TEXT)[1:])
+    answer = compose("How long is the bridge?", "en", [hit], ranked, 0.8, AnswerSettings())
+    assert not answer.abstained and answer.text == "The bridge is 850 meters long. [1]"
+    [cit] = answer.citations
+    assert TEXT[cit.start : cit.end] == cit.sentence == "The bridge is 850 meters long."
+    assert (cit.passage_start, cit.passage_end, cit.n, cit.doc_id) == (0, len(TEXT), 1, "d1")
+
+
+def test_close_runner_up_joins_the_answer_with_its_own_citation():
+    hit = _hit()
+    ranked = candidates([hit], QUERY, "q", "en", lambda h: _vectors(0.5, 0.9, 0.89), CAL, AnswerSettings())
+    answer = compose("q", "en", [hit], ranked, 0.8, AnswerSettings())
+    assert answer.text.endswith("[1] It opened in 2001 after four years. [2]")
+
+
+def test_weak_evidence_abstains_in_the_question_language_and_keeps_passages():
+    hit = _hit()
+    for lang, msg in (("en", "I could not find this in the documents."), ("ar", "لم أجد الإجابة في الوثائق.")):
+        ranked = candidates([hit], QUERY, "q", lang, lambda h: _vectors(0.1, 0.7, 0.6), CAL,
+                            AnswerSettings())
+        answer = compose("q", lang, [hit], ranked, 0.8, AnswerSettings())
+        assert answer.abstained and answer.text == msg and answer.citations == ()
+        assert answer.passages == (hit,) and message("abstain", lang) == msg
+
+
+def test_cross_lingual_source_is_announced_and_calibrated():
+    hit = _hit("en")
+    ranked = candidates([hit], QUERY, "كم طول الجسر؟", "ar", lambda h: _vectors(0.5, 0.78, 0.6), CAL,
+                        AnswerSettings())
+    assert ranked[0].evidence == ranked[0].cosine + 0.05
+    answer = compose("كم طول الجسر؟", "ar", [hit], ranked, 0.8, AnswerSettings())
+    assert answer.cross_lingual and not answer.abstained
+    assert answer.text.startswith("تجيب الوثائق عن هذا باللغة الإنجليزية:")
+
+
+def test_sentence_shared_by_overlapping_chunks_counts_once():
+    a, b = _hit(), _hit()
+    b = Hit(rank=2, score=0.5, chunk=b.chunk, row=1)
+    ranked = candidates([a, b], QUERY, "q", "en", lambda h: _vectors(0.5, 0.9, 0.85), CAL, AnswerSettings())
+    assert len(ranked) == 2

@@ -1,0 +1,77 @@
+import pytest
+
+from tests.conftest import SEEDS
+
+SEED_TEXT = next(SEEDS.glob("*.txt")).read_text()
+
+
+@pytest.mark.parametrize("question", ["How many participants attended the forum?",
+                                      "كم عدد المشاركين في المنتدى؟"])
+def test_seed_answers_cite_the_150_participants(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert not answer.abstained
+    assert any("150" in SEED_TEXT[c.start : c.end] for c in answer.citations)
+    assert "[1]" in answer.text and answer.language == ("ar" if "كم" in question else "en")
+    assert answer.cross_lingual == (answer.language == "en")
+
+
+@pytest.mark.parametrize("question, lang, message", [
+    ("Who won the 2018 World Cup?", "en", "I could not find this in the documents."),
+    ("من فاز بكأس العالم 2018؟", "ar", "لم أجد الإجابة في الوثائق."),
+])
+def test_absent_answers_abstain_in_the_question_language(seed_assistant, question, lang, message):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained and answer.language == lang and answer.text == message
+    assert answer.passages and not answer.citations
+
+
+def test_citation_spans_slice_the_original_document_exactly(seed_assistant):
+    answer = seed_assistant.ask("كم عدد المشاركين في المنتدى؟")
+    for c in answer.citations:
+        assert SEED_TEXT[c.start : c.end] == c.sentence
+        assert c.passage_start <= c.start < c.end <= c.passage_end
+        assert c.sentence in answer.text
+        assert c.path.endswith(".txt") and c.title.startswith("الدعوة")
+
+
+def test_answers_in_a_mixed_corpus(mixed_assistant, questions):
+    for q in questions:
+        for lang in ("en", "ar"):
+            answer = mixed_assistant.ask(q[lang])
+            assert not answer.abstained, q[lang]
+            assert q["answer"] in answer.text.replace(",", ""), (q[lang], answer.text)
+
+
+def test_follow_up_uses_the_previous_question(mixed_assistant):
+    history = [{"role": "user", "content": "Tell me about the children's hospital"},
+               {"role": "assistant", "content": "..."}]
+    answer = mixed_assistant.ask("and how many beds?", history=history)
+    assert answer.passages[0].chunk.path.endswith("hospital.txt")
+    assert "120" in answer.text
+    plain = mixed_assistant.search("and how many beds?", k=1)
+    assert plain  # without history the question still runs, just on its own words
+
+
+def test_hits_carry_what_the_api_promises(seed_assistant):
+    [hit] = seed_assistant.search("منتدى مراكش للأمن", k=1)
+    c = hit.chunk
+    assert hit.rank == 1 and isinstance(hit.score, float)
+    assert SEED_TEXT[c.start : c.end] == c.text and c.lang == "ar" and c.doc_id and c.title and c.path
+
+
+def test_k_larger_than_corpus_returns_what_there_is(seed_assistant):
+    n = len(seed_assistant.index.snapshot)
+    assert len(seed_assistant.search("forum", k=1000)) == n
+
+
+def test_timings_and_json(seed_assistant):
+    answer = seed_assistant.ask("How many participants attended the forum?")
+    d = answer.to_dict()
+    assert set(d["timings"]) == {"search_ms", "answer_ms", "total_ms"}
+    assert d["citations"][0]["start"] == answer.citations[0].start
+
+
+def test_info(seed_assistant):
+    info = seed_assistant.info()
+    assert info["embedder"] == "e5-small" and info["documents"] == 1 and info["chunks_by_language"] == {
+        "ar": info["chunks"]}
