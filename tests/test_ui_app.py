@@ -1,0 +1,170 @@
+"""The web chat's pieces without a server: upload names and storage, HTML rendering, the chat callback."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import pytest
+
+import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
+from tests.test_ui_server import seed_index
+from ui import render
+from ui.library import Library, UploadError, check_upload, safe_name
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    return Library(seed_index(tmp_path_factory.mktemp("ui-app")), max_upload_bytes=10_000)
+
+
+@pytest.mark.parametrize("given, safe", [
+    ("report.txt", "report.txt"),
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\windows\\notes.MD", "notes.md"),
+    ("/abs/path/a.pdf", "a.pdf"),
+    ("nul\x00byte.txt", "nulbyte.txt"),
+    ("line\nbreak\t.txt", "linebreak.txt"),
+    (".hidden.txt", "hidden.txt"),
+    ("..", "upload"),
+    ("", "upload"),
+    ("a..b.txt", "a_b.txt"),
+    ('we<i>rd:|?*".json', "we_i_rd_.json"),
+    ("تقرير المنتدى.DOCX", "تقرير المنتدى.docx"),
+    ("x" * 300 + ".jsonl", "x" * 94 + ".jsonl"),
+])
+def test_safe_names(given, safe):
+    assert safe_name(given) == safe
+    assert "/" not in safe and "\\" not in safe and len(safe) <= 100
+
+
+def test_check_upload():
+    check_upload("a.txt", 10, 100)
+    with pytest.raises(UploadError) as e:
+        check_upload("tool.exe", 10, 100)
+    assert e.value.status == 415 and "tool.exe" in str(e.value) and ".pdf" in e.value.reason
+    with pytest.raises(UploadError) as e:
+        check_upload("big.txt", 101, 100)
+    assert e.value.status == 413 and "limit" in e.value.reason
+    with pytest.raises(UploadError) as e:
+        check_upload("empty.md", 0, 100)
+    assert e.value.status == 400
+
+
+def test_library_stores_only_in_uploads_and_never_overwrites(library):
+    uploads = library.folder
+    assert uploads == (Path(library.assistant.index.folder) / "uploads").resolve()
+    first = library.add([("../../a/notes.txt", io.BytesIO(b"The Rabat tram has 31 stations.\n"))])
+    assert first.added == ["../../a/notes.txt"] and first.documents
+    same = library.add([("notes.txt", io.BytesIO(b"The Rabat tram has 31 stations.\n"))])
+    assert same.unchanged == ["notes.txt"] and not same.added
+    other = library.add([("notes.txt", io.BytesIO(b"The Fes medina has 9,400 streets.\n"))])
+    assert Path(other.documents[0]["path"]).name == "notes-2.txt"
+    assert (uploads / "notes.txt").read_bytes() == b"The Rabat tram has 31 stations.\n"
+    refused = library.add([("huge.txt", io.BytesIO(b"x" * 20_000)), ("a.exe", io.BytesIO(b"MZ"))])
+    assert [n for n, _ in refused.skipped] == ["huge.txt", "a.exe"] and "limit" in refused.skipped[0][1]
+    for d in [*first.documents, *other.documents]:
+        assert library.remove(d["id"])[0]["id"] == d["id"]
+    assert sorted(p.name for p in uploads.iterdir()) == []  # stored files and partial files are gone
+    with pytest.raises(KeyError):
+        library.remove(first.documents[0]["id"])
+    assert len(library.documents()) == 1  # the seed document only
+
+
+def test_unreadable_upload_is_reported_and_not_kept(library):
+    result = library.add([("scan.pdf", io.BytesIO(b"%PDF-1.4 garbage"))])
+    assert result.skipped and result.skipped[0][0] == "scan.pdf" and not result.documents
+    assert not (library.folder / "scan.pdf").exists()
+    assert "scan.pdf" in render.report_html(result)
+
+
+def test_questions_keep_working_while_another_user_ingests(library):
+    errors, answers = [], []
+
+    def asker():
+        try:
+            for _ in range(15):
+                answers.append(library.assistant.ask("كم عدد المشاركين في المنتدى؟"))
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=asker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    result = library.add([(f"doc{i}.txt", io.BytesIO(f"Document {i} says the number is {i * 7}.\n".encode()))
+                          for i in range(4)])
+    for t in threads:
+        t.join()
+    assert not errors and len(answers) == 30 and all("150" in a.text for a in answers)
+    for d in result.documents:
+        library.remove(d["id"])
+
+
+SENTENCE = "وعرف <b>هذا</b> المنتدى 150 مشارك."
+PASSAGE = "قبل " + SENTENCE + " بعد <script>alert(1)</script>"
+ANSWER = {
+    "question": "q", "text": f"The documents answer this in Arabic:\n{SENTENCE} [1] [7]",
+    "language": "en", "abstained": False, "cross_lingual": True, "timings": {"total_ms": 12.5},
+    "citations": [{"n": 1, "doc_id": "d", "title": "<i>title</i>", "path": "/x/<y>.txt", "chunk_id": "c",
+                   "lang": "ar", "sentence": SENTENCE, "start": 14, "end": 14 + len(SENTENCE),
+                   "passage_start": 10, "passage_end": 10 + len(PASSAGE), "score": 0.83}],
+    "passages": [{"rank": 1, "score": 0.5, "dense": 0.8, "chunk": {
+        "id": "c", "doc_id": "d", "path": "/x/<y>.txt", "title": "<i>title</i>", "lang": "ar", "text": PASSAGE,
+        "start": 10, "end": 10 + len(PASSAGE), "sentences": [[14, 14 + len(SENTENCE)]]}}],
+}
+
+
+def test_answer_html_escapes_links_cited_markers_and_sets_directions():
+    out = render.answer_html(ANSWER, 3)
+    assert "<b>" not in out and "&lt;b&gt;" in out
+    assert out.count('class="qa-cite"') == 1 and 'href="#qa-src-3-1"' in out and "[7]" in out
+    assert out.startswith('<div class="qa-msg qa-bot qa-answered" dir="ltr">') and '<p dir="auto">' in out
+    assert render.question_html("كم <script>x</script>?").startswith('<div class="qa-msg qa-user" dir="rtl">')
+    assert "<script>" not in render.question_html("<script>x</script>")
+
+
+def test_sources_html_highlights_the_cited_sentence_and_escapes_everything():
+    turn = {"question": "<q>", "answer": ANSWER, "settings": "hybrid · k=5"}
+    out = render.sources_html([turn, turn])
+    assert out.count('<section class="qa-turn') == 2 and out.count("qa-active") == 1 and 'id="qa-turn-2"' in out
+    assert 'id="qa-src-2-1"' in out and 'dir="rtl"' in out
+    assert f"قبل <mark>{render.esc(SENTENCE)}</mark> بعد" in out
+    assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "<i>" not in out and "&lt;y&gt;.txt" in out and "&lt;q&gt;" in out and "12 ms" in out
+
+
+def test_abstention_renders_closest_passages_as_insufficient():
+    abstained = {**ANSWER, "text": "لم أجد الإجابة في الوثائق.", "language": "ar", "abstained": True, "citations": []}
+    msg = render.answer_html(abstained, 1)
+    assert "qa-abstained" in msg and 'dir="rtl"' in msg and "qa-cite" not in msg
+    out = render.sources_html([{"question": "?", "answer": abstained, "settings": ""}])
+    assert "qa-insufficient-note" in out and out.count('class="qa-src qa-insufficient"') == 1
+    empty = render.sources_html([{"question": "?", "answer": {**abstained, "passages": []}, "settings": ""}])
+    assert "لم يطابق" in empty
+
+
+def test_documents_html_escapes():
+    out = render.documents_html([{"id": "1", "title": "<img src=x onerror=alert(1)>", "lang": "en", "chunks": 2,
+                                  "added": "2025-01-02T03:04:05+00:00", "path": "/u/<b>.txt"}])
+    assert "<img" not in out and "&lt;img" in out and "2025-01-02 03:04" in out and "&lt;b&gt;.txt" in out
+    assert "No documents" in render.documents_html([])
+
+
+def test_chat_callback_keeps_a_per_session_history(library):
+    from ui import app
+
+    demo = app.build(library)
+    [fn] = [f.fn for f in demo.fns.values() if f.api_name == "ask"]
+    chat, sources, conversation, cleared = fn("Tell me about the Marrakech Security Forum", 5, "hybrid", "all", [])
+    assert cleared == "" and len(chat) == 2 and len(conversation) == 1
+    chat, sources, conversation2, _ = fn("how many participants?", 5, "hybrid", "ar", conversation)
+    assert len(conversation2) == 2 and len(conversation) == 1  # the state is copied, not shared
+    assert "150" in chat[-1]["content"] and 'id="qa-turn-2"' in sources and "ar" in conversation2[1]["settings"]
+    assert app._history(conversation2)[0] == {"role": "user", "content": "Tell me about the Marrakech Security Forum"}
+    unchanged = fn("   ", 5, "hybrid", "all", conversation2)
+    assert unchanged[2] == conversation2
+    import gradio as gr
+
+    with pytest.raises(gr.Error):
+        fn("x" * 2001, 5, "hybrid", "all", [])

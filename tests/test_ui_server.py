@@ -1,0 +1,289 @@
+"""The HTTP API against a real uvicorn server on a free port, over an index of a copy of seeds/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+import ui  # noqa: F401 - first: sets the environment that keeps Gradio (and its client) from phoning home
+from tests.conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations in Gradio
+TOKEN = "s3cret-token"
+MAX_UPLOAD = 200_000
+
+
+@contextlib.contextmanager
+def running_server(app):
+    """Serve ``app`` with uvicorn in a thread on a free loopback port; yields the base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+def seed_index(folder: Path):
+    from qa import Assistant
+
+    shutil.copytree(SEEDS, folder / "seeds")
+    return Assistant.build([folder / "seeds"], folder / "index")
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    return seed_index(tmp_path_factory.mktemp("ui-api"))
+
+
+@pytest.fixture(scope="module")
+def base(assistant):
+    from ui.server import create_app
+
+    with running_server(create_app(assistant, max_upload_bytes=MAX_UPLOAD)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(base):
+    with httpx.Client(base_url=base, timeout=60) as c:
+        yield c
+
+
+def upload(client, *files: tuple[str, bytes], **kw):
+    return client.post("/api/documents", files=[("files", (n, data, "application/octet-stream")) for n, data in files],
+                       **kw)
+
+
+def test_health(client):
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "documents": 1, "chunks": 5, "embedder": "e5-small"}
+
+
+@pytest.mark.parametrize("question", ["How many participants attended the forum?", "كم عدد المشاركين في المنتدى؟"])
+def test_ask_returns_a_cited_answer_with_spans_and_timings(client, question):
+    r = client.post("/api/ask", json={"question": question})
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert not a["abstained"] and "[1]" in a["text"] and "150" in a["text"]
+    c = a["citations"][0]
+    assert c["n"] == 1 and "150" in c["sentence"] and c["passage_start"] <= c["start"] < c["end"] <= c["passage_end"]
+    passage = next(h["chunk"] for h in a["passages"] if h["chunk"]["id"] == c["chunk_id"])
+    assert passage["text"][c["start"] - c["passage_start"]: c["end"] - c["passage_start"]] == c["sentence"]
+    assert set(a["timings"]) == {"search_ms", "answer_ms", "total_ms"}
+    assert a["language"] == ("ar" if "كم" in question else "en")
+
+
+def test_ask_with_history_options_and_abstention(client):
+    history = [{"role": "user", "content": "Tell me about the Marrakech Security Forum"},
+               {"role": "assistant", "content": "..."}]
+    r = client.post("/api/ask", json={"question": "and how many countries?", "history": history, "k": 3,
+                                      "mode": "bm25", "langs": ["ar"]})
+    assert r.status_code == 200 and len(r.json()["passages"]) <= 3
+    r = client.post("/api/ask", json={"question": "Who won the 2018 World Cup?"})
+    assert r.status_code == 200
+    a = r.json()
+    assert a["abstained"] and not a["citations"] and a["passages"]
+
+
+def test_search(client):
+    r = client.post("/api/search", json={"question": "منتدى مراكش للأمن", "k": 2, "mode": "dense"})
+    assert r.status_code == 200
+    hits = r.json()["hits"]
+    assert [h["rank"] for h in hits] == [1, 2] and hits[0]["chunk"]["lang"] == "ar"
+
+
+def test_upload_ask_list_and_remove(client, assistant):
+    text = b"The Blue Owl Library opened in 1998 in Tangier.\n\nIt lends 4,200 books every month to its readers.\n"
+    r = upload(client, ("owl library.txt", text))
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["added"] == ["owl library.txt"] and report["chunks"] >= 1 and not report["skipped"]
+    [doc] = report["documents"]
+    stored = Path(doc["path"])
+    assert stored.parent == (Path(assistant.index.folder) / "uploads").resolve() and stored.read_bytes() == text
+    assert doc["id"] in {d["id"] for d in client.get("/api/documents").json()["documents"]}
+    a = client.post("/api/ask", json={"question": "How many books does the Blue Owl Library lend every month?"}).json()
+    assert "4,200" in a["text"] and a["citations"][0]["doc_id"] == doc["id"]
+    r = client.delete(f"/api/documents/{doc['id']}")
+    assert r.status_code == 200 and r.json()["removed"][0]["id"] == doc["id"]
+    assert not stored.exists()
+    assert doc["id"] not in {d["id"] for d in client.get("/api/documents").json()["documents"]}
+    assert client.delete(f"/api/documents/{doc['id']}").status_code == 404
+
+
+def test_upload_names_are_sanitised_and_never_overwrite(client, assistant):
+    uploads = (Path(assistant.index.folder) / "uploads").resolve()
+    r = upload(client, ("../../../evil\x00name.txt", b"Zebras in Fes number exactly 31.\n"),
+               ("..\\..\\notes.md", b"# Notes\n\nThe river Sebou is long.\n"))
+    assert r.status_code == 200, r.text
+    docs = r.json()["documents"]
+    assert len(docs) == 2 and all(Path(d["path"]).parent == uploads for d in docs)
+    evil, notes = sorted(Path(d["path"]).name for d in docs)
+    assert evil.startswith("evil") and evil.endswith("name.txt") and "\x00" not in evil and notes == "notes.md"
+    r = upload(client, ("notes.md", b"# Notes\n\nThe river Oum Er-Rbia is longer.\n"))
+    [again] = r.json()["documents"]
+    assert Path(again["path"]).name == "notes-2.md"
+    assert (uploads / "notes.md").read_bytes().endswith(b"Sebou is long.\n")
+    for d in [*docs, again]:
+        assert client.delete(f"/api/documents/{d['id']}").status_code == 200
+    assert not [p for p in uploads.iterdir() if not p.name.startswith(".")]
+
+
+def test_upload_errors(client):
+    r = upload(client, ("big.txt", b"x " * MAX_UPLOAD))
+    assert r.status_code == 413 and "big.txt" in r.json()["message"] and "limit" in r.json()["message"]
+    r = upload(client, ("tool.exe", b"MZ..."))
+    assert r.status_code == 415 and "tool.exe" in r.json()["message"]
+    r = upload(client, ("empty.txt", b""))
+    assert r.status_code == 400 and "empty" in r.json()["message"]
+    r = client.post("/api/documents", json={"files": []})
+    assert r.status_code == 422
+    r = upload(client, ("broken.pdf", b"%PDF-1.4 not really a pdf"))
+    assert r.status_code == 200 and r.json()["skipped"][0]["file"] == "broken.pdf" and not r.json()["added"]
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"question": ""}, 422),
+    ({"question": "   "}, 422),
+    ({"question": "x" * 2001}, 422),
+    ({}, 422),
+    ({"question": "forum", "mode": "fuzzy"}, 422),
+    ({"question": "forum", "k": 0}, 422),
+    ({"question": "forum", "langs": ["fr"]}, 422),
+    ({"question": "forum", "surprise": 1}, 422),
+])
+def test_bad_questions_get_4xx_json(client, body, status):
+    for path in ("/api/ask", "/api/search"):
+        r = client.post(path, json=body)
+        assert r.status_code == status, (path, body, r.text)
+        assert r.json()["message"] and "Traceback" not in r.text
+
+
+def test_wrong_content_type_bad_json_and_oversized_bodies(client):
+    r = client.post("/api/ask", content="How many participants?", headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and "application/json" in r.json()["message"]
+    r = client.post("/api/ask", content=b'{"question": ', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    r = client.post("/api/ask", content=json.dumps({"question": "a" * 1_100_000}),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+    def chunks():  # no Content-Length: the limit applies while the body streams
+        for _ in range(20):
+            yield b" " * 100_000
+
+    r = client.post("/api/search", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert client.delete("/api/documents/0000000000000000").status_code == 404
+    assert client.get("/api/health").status_code == 200  # still fine after all that
+
+
+def test_openapi_and_docs(client):
+    schema = client.get("/openapi.json").json()
+    paths = {"/api/ask", "/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/health"}
+    assert paths <= set(schema["paths"])
+    assert "AskRequest" in schema["components"]["schemas"] and "AnswerOut" in schema["components"]["schemas"]
+    assert client.get("/docs").status_code == 200
+    assert client.get("/").status_code == 200  # the web chat
+
+
+def _text(message: dict) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+
+
+def test_gradio_client_chat(base):
+    from gradio_client import Client
+
+    client = Client(base, verbose=False)
+    chat, sources, question = client.predict("How many participants attended the forum?", 5, "hybrid", "all",
+                                             api_name="/ask")
+    client.close()
+    assert question == "" and "150" in _text(chat[-1]) and 'href="#qa-src-1-1"' in _text(chat[-1])
+    assert "<mark>" in sources and "150" in sources
+
+
+def test_token_protects_the_api_and_the_page(assistant):
+    from gradio_client import Client
+
+    from ui.server import create_app
+
+    with running_server(create_app(assistant, token=TOKEN)) as url, httpx.Client(base_url=url) as c:
+        assert c.get("/api/health").status_code == 401
+        assert c.get("/api/health", headers={"Authorization": "Bearer nope"}).status_code == 401
+        ok = c.get("/api/health", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200 and ok.json()["documents"] >= 1
+        assert c.post("/api/ask", json={"question": "forum"}).status_code == 401
+        assert c.get("/config").status_code == 401  # the page needs a sign-in
+        assert c.post("/login", data={"username": "qa", "password": "wrong"}).status_code == 400
+        gradio = Client(url, auth=("qa", TOKEN), verbose=False)
+        chat, _, _ = gradio.predict("كم عدد المشاركين في المنتدى؟", 5, "hybrid", "all", api_name="/ask")
+        gradio.close()
+        assert "150" in _text(chat[-1])
+
+
+def test_serve_refuses_a_public_address_without_a_token(assistant):
+    from qa.cli import main
+    from ui.server import check_exposure, serve
+
+    with pytest.raises(ValueError, match="--token"):
+        serve(assistant, host="0.0.0.0", port=1)
+    check_exposure("127.0.0.1", None)
+    check_exposure("::1", None)
+    check_exposure("0.0.0.0", "t")
+    result = CliRunner().invoke(main, ["serve", "--index", str(assistant.index.folder), "--host", "192.0.2.1"],
+                                env={"QA_TOKEN": ""})
+    assert result.exit_code == 1 and "QA_TOKEN" in result.output
+
+
+def test_qa_serve_starts_in_seconds(assistant):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "QA_TOKEN": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(assistant.index.folder),
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    started = time.monotonic()
+    try:
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() - started < 60, "qa serve did not answer within 60 s"
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+        assert seconds < 30, seconds
+        r = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": "Who organised the forum?"}, timeout=60)
+        assert r.status_code == 200 and r.json()["citations"]
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -1,0 +1,241 @@
+"""The HTTP API under ``/api``: pydantic models (so ``/openapi.json`` means something) and routes.
+
+Errors are JSON ``{"message": ..., "detail"?: ...}`` with a 4xx status: 422 for an invalid body
+(empty or over-long question, unknown mode, ...), 415 for a body that is not JSON or an unsupported
+file type, 413 for a file over the upload limit, 404 for an unknown document, 401 for a missing or
+wrong token. Out of scope: mounting, the body-size limit and the error handlers (``server``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from qa.assistant import MAX_QUESTION_CHARS
+
+from .library import Library, UploadError, check_upload
+
+Mode = Literal["hybrid", "dense", "bm25"]
+Lang = Literal["ar", "en"]
+MAX_FILES = 20
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str = Field(max_length=20_000)
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="Arabic or English.")
+    k: int = Field(5, ge=1, le=50, description="Passages to retrieve.")
+    mode: Mode = "hybrid"
+    langs: list[Lang] | None = Field(None, description="Only passages in these languages.")
+    doc_ids: list[str] | None = Field(None, max_length=100, description="Only passages of these documents.")
+    mmr: float | None = Field(None, ge=0, le=1, description="Diversify with MMR (1 = relevance only).")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the question is empty; type a question")
+        return v
+
+    def options(self) -> dict[str, Any]:
+        return {"k": self.k, "mode": self.mode, "langs": tuple(self.langs) if self.langs else None,
+                "doc_ids": tuple(self.doc_ids) if self.doc_ids else None, "mmr": self.mmr}
+
+
+class AskRequest(_Query):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": "How many participants attended the forum?"},
+        {"question": "كم عدد المشاركين في المنتدى؟", "k": 5, "mode": "hybrid"}]})
+    history: list[Turn] = Field(default_factory=list, max_length=50,
+                                description="Earlier turns, oldest first, so that follow-ups work.")
+
+
+class SearchRequest(_Query):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "منتدى مراكش للأمن"}]})
+
+
+class ChunkOut(BaseModel):
+    id: str
+    doc_id: str
+    path: str
+    title: str
+    lang: str
+    text: str
+    start: int = Field(description="Offset of the passage in its document.")
+    end: int
+    sentences: list[tuple[int, int]]
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float
+    dense: float | None
+    chunk: ChunkOut
+
+
+class CitationOut(BaseModel):
+    n: int = Field(description="The number of the [n] marker in the answer text.")
+    doc_id: str
+    title: str
+    path: str
+    chunk_id: str
+    lang: str
+    sentence: str
+    start: int = Field(description="Offset of the cited sentence in its document.")
+    end: int
+    passage_start: int
+    passage_end: int
+    score: float
+
+
+class AnswerOut(BaseModel):
+    question: str
+    text: str = Field(description="The answer; each sentence ends with its [n] citation.")
+    language: str
+    abstained: bool = Field(description="True when the documents do not hold the answer.")
+    cross_lingual: bool
+    citations: list[CitationOut]
+    passages: list[HitOut] = Field(description="The retrieved passages (the closest ones on abstention).")
+    timings: dict[str, float] = Field(description="search_ms, answer_ms, total_ms")
+
+
+class SearchOut(BaseModel):
+    question: str
+    hits: list[HitOut]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    path: str
+    file: str
+    lang: str
+    chunks: int
+    chars: int | None = None
+    added: str | None = None
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> DocumentOut:
+        return cls(id=d["id"], title=d["title"], path=d["path"], file=Path(d["path"]).name, lang=d["lang"],
+                   chunks=d["chunks"], chars=d.get("chars"), added=d.get("added"))
+
+
+class DocumentsOut(BaseModel):
+    documents: list[DocumentOut]
+
+
+class SkippedOut(BaseModel):
+    file: str
+    reason: str
+
+
+class IngestOut(BaseModel):
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    skipped: list[SkippedOut] = Field(description="Files not added, each with the reason.")
+    documents: list[DocumentOut] = Field(description="The indexed documents of the uploaded files.")
+    chunks: int
+    seconds: float
+
+
+class RemovedOut(BaseModel):
+    removed: list[DocumentOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    documents: int
+    chunks: int
+    embedder: str
+
+
+class ErrorOut(BaseModel):
+    message: str
+    detail: Any | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in [
+        (400, "Bad request"), (401, "Missing or wrong token"), (413, "Too large"),
+        (415, "Unsupported media type"), (422, "Invalid request")]}
+_bearer = HTTPBearer(auto_error=False, description="Only when the server was started with --token.")
+
+
+def require_json(request: Request) -> None:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise HTTPException(415, f"send the request body as application/json, not {kind or 'no content type'}")
+
+
+def router(library: Library, token: str | None) -> APIRouter:
+    assistant = library.assistant
+
+    def authorised(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:  # noqa: B008
+        if token is None:
+            return
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(401, "missing or wrong token: send Authorization: Bearer <token>",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(authorised)], responses=ERRORS)
+
+    @api.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"])
+    def ask(body: AskRequest) -> dict[str, Any]:
+        """A cited answer (or an abstention in the question's language) with its passages and timings."""
+        history = [t.model_dump() for t in body.history]
+        return assistant.ask(body.question, history=history, **body.options()).to_dict()
+
+    @api.post("/search", response_model=SearchOut, dependencies=[Depends(require_json)], tags=["questions"])
+    def search(body: SearchRequest) -> dict[str, Any]:
+        """The passages that best match the question, best first."""
+        hits = assistant.search(body.question, **body.options())
+        return {"question": body.question, "hits": [h.to_dict() for h in hits]}
+
+    @api.get("/documents", response_model=DocumentsOut, tags=["documents"])
+    def documents() -> dict[str, Any]:
+        """The indexed documents, newest first."""
+        return {"documents": [DocumentOut.of(d) for d in library.documents()]}
+
+    @api.post("/documents", response_model=IngestOut, tags=["documents"])
+    async def upload(files: list[UploadFile] = File(..., description="One or more files.")) -> IngestOut:  # noqa: B008
+        """Add files (.txt .md .html .htm .pdf .docx .json .jsonl) to the index."""
+        if len(files) > MAX_FILES:
+            raise HTTPException(413, f"{len(files)} files in one request; send at most {MAX_FILES}")
+        for f in files:  # refuse the whole request before storing anything
+            try:
+                check_upload(f.filename or "upload", f.size, library.max_upload_bytes)
+            except UploadError as e:
+                raise HTTPException(e.status, str(e)) from e
+        result = await run_in_threadpool(library.add, [(f.filename or "upload", f.file) for f in files])
+        return IngestOut(added=result.added, replaced=result.replaced, unchanged=result.unchanged,
+                         skipped=[SkippedOut(file=n, reason=r) for n, r in result.skipped],
+                         documents=[DocumentOut.of(d) for d in result.documents],
+                         chunks=result.chunks, seconds=round(result.seconds, 3))
+
+    @api.delete("/documents/{doc_id}", response_model=RemovedOut,
+                responses={404: {"model": ErrorOut, "description": "No such document"}}, tags=["documents"])
+    def remove(doc_id: str) -> dict[str, Any]:
+        """Remove one document (and its uploaded file) from the index."""
+        try:
+            return {"removed": [DocumentOut.of(d) for d in library.remove(doc_id)]}
+        except KeyError as e:
+            raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them") from e
+
+    @api.get("/health", response_model=HealthOut, tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness and what the index holds."""
+        return {"status": "ok", **library.info()}
+
+    return api
