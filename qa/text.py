@@ -58,14 +58,20 @@ def casefold(text: str) -> str:
     return text.casefold()
 
 
+def recompose(text: str) -> str:
+    """NFC again: dropping a mark or a format character can leave a base and a combining mark adjacent."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _compose(*rules: Callable[[str], str]) -> Callable[[str], str]:
     return lambda text: reduce(lambda acc, rule: rule(acc), rules, text)
 
 
-# Casefolding can produce sequences NFKC rewrites again, hence the second nfkc (keeps it idempotent).
+# Casefolding can produce sequences NFKC rewrites again, hence the second nfkc; the removals can
+# unblock a composition ("A\u200b\u0300" -> "a\u0300"), hence the final recompose. Both keep it idempotent.
 RULES: tuple[Callable[[str], str], ...] = (
     nfkc, casefold, nfkc, drop_format_chars, drop_diacritics, drop_tatweel,
-    unify_alef, unify_ya, unify_ta_marbuta, ascii_digits,
+    unify_alef, unify_ya, unify_ta_marbuta, ascii_digits, recompose,
 )
 normalize: Callable[[str], str] = _compose(*RULES)
 normalize.__doc__ = "Matching form of a text: every rule in ``RULES`` applied in order."
