@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,11 @@ class Assistant:
     def remove(self, doc: str) -> list[dict[str, Any]]:
         """Remove a document by id (or by the path it was ingested from); returns what went."""
         target = str(Path(doc).resolve()) if Path(doc).exists() else doc
-        gone = [d for d in self.documents() if d["id"] == doc or d["path"] in (doc, target)]
-        if not gone:
-            raise ValueError(f"no document with id or path {doc!r}; `qa docs` lists them")
-        self.index.apply([], {d["id"] for d in gone})
+        with self.index.lock:
+            gone = [d for d in self.documents() if d["id"] == doc or d["path"] in (doc, target)]
+            if not gone:
+                raise ValueError(f"no document with id or path {doc!r}; `qa docs` lists them")
+            self.index.apply([], {d["id"] for d in gone})
         return gone
 
     def documents(self) -> list[dict[str, Any]]:
@@ -134,7 +136,7 @@ class Assistant:
         t2 = time.perf_counter()
         timings = {"search_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2),
                    "total_ms": round((t2 - t0) * 1000, 2)}
-        return answer.__class__(**{**answer.__dict__, "timings": timings})
+        return replace(answer, timings=timings)
 
 
 def _with_context(question: str, history: History | None) -> str:

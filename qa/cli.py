@@ -52,14 +52,14 @@ def search_options(f: Callable) -> Callable:
     return f
 
 
-def _progress(label: str):
+def _progress(label: str, unit: str = "chunk"):
     from tqdm import tqdm
 
     bar: dict[str, Any] = {}
 
     def update(done: int, total: int) -> None:
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+            bar["bar"] = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True)
         bar["bar"].update(done - bar["bar"].n)
         if done >= total:
             bar["bar"].close()
@@ -191,6 +191,44 @@ def info(index_dir: Path, as_json: bool) -> None:
         return
     for key, value in stats.items():
         click.echo(f"{key:20} {value}")
+
+
+@main.command(name="eval")
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--corpus", "corpus", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="SQuAD file(s) whose contexts form the corpus; questions pair up by id.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="JSONL sets: the index to score (default embeddings). SQuAD/BEIR sets: keep the index "
+                   "of their corpus here and reuse it next time (default: a temporary folder).")
+@click.option("--k", default=5, show_default=True, help="Passages given to the answer step.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--embedder", default=None, help="Embedder for the temporary index (default e5-small).")
+@click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True, help="Chunk size (new index).")
+@click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True, help="Chunk overlap (new index).")
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--seed", type=int, default=None, help="Shuffle the questions with this seed before --limit.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write metrics.json, per_question.jsonl, report.md and plots here.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json only.")
+def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, mode: str,
+                 embedder: str | None, max_tokens: int, overlap: int, limit: int | None, seed: int | None,
+                 out_dir: Path | None, as_json: bool) -> None:
+    """Score retrieval and answers on SQuAD JSON, JSONL or BEIR test sets."""
+    from . import datasets as ds
+    from . import report
+    from .evaluate import EvalConfig, evaluate
+
+    dataset = ds.load(list(datasets), list(corpus) or None)
+    for qid, why in [] if as_json else dataset.skipped[:20]:
+        click.echo(f"skipped {qid}: {why}", err=True)
+    if dataset.kind == "jsonl" and index_dir is None:
+        index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
+    config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap))
+    result = evaluate(dataset, index_dir, config,
+                      progress=None if as_json else _progress("questions", unit="question"))
+    if out_dir:
+        report.write(result, out_dir, "qa eval " + " ".join(sys.argv[2:]), dataset.skipped)
+    click.echo(json.dumps(result.metrics, ensure_ascii=False, indent=1) if as_json else report.table(result.metrics))
 
 
 @main.command()

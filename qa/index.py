@@ -94,12 +94,13 @@ def _open_snapshot(gen: Path, verify: bool, parts: dict | None = None) -> Snapsh
 
 
 class Index:
-    """An index folder and its live snapshot; writes are serialised by a lock."""
+    """An index folder and its live snapshot; writers take ``lock`` (readers never wait)."""
 
     def __init__(self, folder: Path, snapshot: Snapshot):
         self.folder = folder
         self.snapshot = snapshot
-        self._write = threading.Lock()
+        # Re-entrant: an ingest holds it from planning to ``apply`` so two writers cannot interleave.
+        self.lock = threading.RLock()
 
     @classmethod
     def create(cls, folder: str | Path, embedder: str, dim: int, chunking: ChunkSettings,
@@ -140,7 +141,7 @@ class Index:
 
     def apply(self, additions: list[Addition], remove: set[str]) -> Snapshot:
         """Remove the documents with ids in ``remove``, add ``additions``, save, and go live."""
-        with self._write:
+        with self.lock:
             old = self.snapshot
             drop = remove | {a.document.id for a in additions}
             kept = [i for i, d in enumerate(old.documents) if d["id"] not in drop]

@@ -10,6 +10,7 @@ Out of scope: watching folders for changes, and deleting documents whose files v
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -99,6 +100,10 @@ def _sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[list[int]]]:
     return texts, picks
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
 def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings,
            progress: Progress | None = None) -> list[Addition]:
     """Chunk, embed (passages and sentences) and tokenize each document."""
@@ -108,8 +113,11 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings,
     additions = []
     for doc, digest, chunks in chunked:
         sentences, picks = _sentence_texts(chunks)
-        vectors = embedder.embed_passages([c.text for c in chunks])
         sent_vectors = embedder.embed_passages(sentences)
+        if os.environ.get("QA_PASSAGE_VECTORS") == "sentences":
+            vectors = np.vstack([_unit(sent_vectors[p].mean(axis=0)) for p in picks])
+        else:
+            vectors = embedder.embed_passages([c.text for c in chunks])
         additions.append(Addition(
             document=doc, file_hash=digest, chunks=chunks, vectors=vectors,
             sentence_vectors=[sent_vectors[p] if p else np.zeros((0, embedder.dim)) for p in picks],
@@ -124,10 +132,11 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings,
 def ingest(index: Index, embedder: Embedder, paths: Iterable[str | Path],
            max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> IngestReport:
     started = time.perf_counter()
-    plan = _plan(index, paths, max_bytes)
-    additions = encode(plan.documents, embedder, index.chunking, progress)
-    if additions or plan.remove:
-        index.apply(additions, plan.remove)
+    with index.lock:
+        plan = _plan(index, paths, max_bytes)
+        additions = encode(plan.documents, embedder, index.chunking, progress)
+        if additions or plan.remove:
+            index.apply(additions, plan.remove)
     replaced = set(plan.replaced)
     return IngestReport(
         added=[d.path for d, _ in plan.documents if d.path not in replaced],

@@ -110,7 +110,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """A grounded answer. ``abstained`` answers keep the closest passages in ``passages``."""
+    """A grounded answer. ``abstained`` answers keep the closest passages in ``passages``;
+    ``evidence`` is the calibrated score of the best sentence, compared with the abstention threshold."""
 
     question: str
     text: str
@@ -119,6 +120,7 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Hit, ...]
     cross_lingual: bool = False
+    evidence: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +130,7 @@ class Answer:
             "language": self.language,
             "abstained": self.abstained,
             "cross_lingual": self.cross_lingual,
+            "evidence": self.evidence,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [h.to_dict() for h in self.passages],
             "timings": dict(self.timings),

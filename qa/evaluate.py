@@ -1,0 +1,185 @@
+"""Score retrieval and answers on a QA set, overall, per question language and per language pair.
+
+A set that brings its own corpus (SQuAD contexts, BEIR) is indexed into a temporary folder through
+the normal ingest pipeline; otherwise questions run against an existing index. Every question is
+searched (top 10, for retrieval metrics) and asked (top ``k``, for answer metrics), both timed.
+Out of scope: file formats (``datasets``), metric definitions (``metrics``), rendering (``report``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from . import metrics as m
+from .assistant import Assistant
+from .chunk import ChunkSettings
+from .datasets import EvalSet, Question
+
+RECALL_KS = (1, 5, 10)
+SEARCH_K = 10
+
+
+class EvalConfig(NamedTuple):
+    k: int = 5
+    mode: str = "hybrid"
+    embedder: str | None = None
+    limit: int | None = None
+    seed: int | None = None
+    chunking: ChunkSettings = ChunkSettings()
+
+
+class Result(NamedTuple):
+    metrics: dict[str, Any]
+    per_question: list[dict[str, Any]]
+
+
+def build_corpus_index(dataset: EvalSet, folder: Path, config: EvalConfig) -> tuple[Assistant, dict]:
+    """Index the set's own corpus through the normal pipeline (a JSONL file of its documents).
+
+    The JSONL file lives in the index folder, so a second run on the same folder embeds nothing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "corpus.jsonl"
+    lines = [json.dumps({"id": d.id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n"
+             for d in dataset.corpus or []]
+    if not source.exists() or source.read_text("utf-8") != "".join(lines):
+        source.write_text("".join(lines), "utf-8")
+    assistant = Assistant.create_or_open(folder, config.embedder, config.chunking)
+    report = assistant.add([source])
+    seconds = round(report.seconds, 3)
+    return assistant, {"chunks": report.chunks, "seconds": seconds,
+                       "chunks_per_s": round(report.chunks / seconds, 2) if seconds else 0.0}
+
+
+class _Gold:
+    """Relevance of chunks for each question, from offsets, answer strings or qrels."""
+
+    def __init__(self, assistant: Assistant, kind: str):
+        snap = assistant.index.snapshot
+        self.kind = kind
+        self.chunks = [snap.chunks[i] for i in range(len(snap))]
+        self.doc_lang = {d["id"]: d["lang"] for d in snap.documents}
+        self.norm = [f" {' '.join(m.answer_tokens(c.text))} " for c in self.chunks] if kind == "jsonl" else []
+
+    def relevant(self, q: Question) -> tuple[set[str], set[str]]:
+        """(relevant chunk ids, relevant document ids)."""
+        if q.relevant_docs:
+            docs = set(q.relevant_docs)
+            return {c.id for c in self.chunks if c.doc_id in docs}, docs
+        if q.gold:
+            ids = {c.id for c in self.chunks for g in q.gold if c.doc_id == g.doc_id and c.start <= g.start < c.end}
+            return ids, {g.doc_id for g in q.gold}
+        needles = [n for a in q.answers if (n := " ".join(m.answer_tokens(a)))]
+        ids = {c.id for c, text in zip(self.chunks, self.norm) if any(f" {n} " in text for n in needles)}
+        return ids, {c.doc_id for c in self.chunks if c.id in ids}
+
+    def source_lang(self, q: Question, relevant_docs: set[str], fallback: str) -> str:
+        langs = sorted({self.doc_lang.get(d, fallback) for d in relevant_docs})
+        return langs[0] if langs else fallback
+
+
+def _score_question(assistant: Assistant, gold: _Gold, q: Question, config: EvalConfig, corpus_lang: str) -> dict:
+    t0 = time.perf_counter()
+    hits = assistant.search(q.question, k=SEARCH_K, mode=config.mode)
+    t1 = time.perf_counter()
+    answer = assistant.ask(q.question, k=config.k, mode=config.mode)
+    t2 = time.perf_counter()
+    chunk_ids = [h.chunk.id for h in hits]
+    doc_ids = list(dict.fromkeys(h.chunk.doc_id for h in hits))
+    rel_chunks, rel_docs = gold.relevant(q)
+    record: dict[str, Any] = {
+        "id": q.id, "question": q.question, "lang": q.lang, "answerable": q.answerable,
+        "source_lang": gold.source_lang(q, rel_docs, corpus_lang), "gold": list(q.answers),
+        "retrieved": chunk_ids, "retrieved_docs": doc_ids, "relevant": sorted(rel_chunks),
+        "rank": next((i for i, c in enumerate(chunk_ids, 1) if c in rel_chunks), None),
+        "answer": answer.text, "abstained": answer.abstained, "evidence": answer.evidence,
+        "citations": [[c.doc_id, c.start, c.end] for c in answer.citations],
+        "scores": [round(c.score, 4) for c in answer.citations],
+        "search_ms": round((t1 - t0) * 1000, 2), "ask_ms": round((t2 - t1) * 1000, 2),
+    }
+    gains = q.relevant_docs and {c.id: q.relevant_docs[c.doc_id] for c in gold.chunks if c.id in rel_chunks}
+    for k in RECALL_KS:
+        record[f"recall@{k}"] = m.recall_at(chunk_ids, rel_chunks, k)
+        record[f"doc_recall@{k}"] = m.recall_at(doc_ids, rel_docs, k)
+    record["mrr@10"] = m.mrr_at(chunk_ids, rel_chunks, 10)
+    record["ndcg@10"] = m.ndcg_at(chunk_ids, gains or dict.fromkeys(rel_chunks, 1.0), 10)
+    if q.answers:
+        cited = [c.sentence for c in answer.citations]
+        record["contains"] = float(not answer.abstained and m.contains(answer.text, q.answers))
+        record["cited_correct"] = [m.contains(s, q.answers) for s in cited]
+        record["em"] = m.exact_match(cited[0], q.answers) if cited else 0.0
+        record["f1"] = m.token_f1(cited[0], q.answers) if cited else 0.0
+    return record
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = [r[key] for r in rows if key in r]
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def summarise(rows: list[dict]) -> dict[str, Any]:
+    """The metrics block for a group of per-question records."""
+    answerable = [r for r in rows if r["answerable"]]
+    cited = [ok for r in answerable for ok in r.get("cited_correct", [])]
+    keys = [f"recall@{k}" for k in RECALL_KS] + ["mrr@10", "ndcg@10"]
+    return {
+        "n": len(rows),
+        "retrieval": {k: _mean(answerable, k) for k in keys},
+        "documents": {f"recall@{k}": _mean(answerable, f"doc_recall@{k}") for k in RECALL_KS},
+        "answer": {"contains": _mean(answerable, "contains"), "em": _mean(answerable, "em"),
+                   "f1": _mean(answerable, "f1"),
+                   "citation_precision": round(sum(cited) / len(cited), 4) if cited else 0.0},
+        "abstention": {k: round(v, 4) for k, v in m.abstention(
+            [r["abstained"] for r in rows], [not r["answerable"] for r in rows]).items()},
+        "latency_ms": {f"{op}_p{q}": round(m.percentile([r[f"{op}_ms"] for r in rows], q), 2)
+                       for op in ("search", "ask") for q in (50, 95)},
+    }
+
+
+def by_language(rows: list[dict]) -> dict[str, dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[r["lang"]].append(r)
+        groups[f"{r['lang']}->{r['source_lang']}"].append(r)
+    return {key: summarise(group) for key, group in sorted(groups.items())}
+
+
+def _select(questions: list[Question], config: EvalConfig) -> list[Question]:
+    chosen = list(questions)
+    if config.seed is not None:
+        random.Random(config.seed).shuffle(chosen)
+    return chosen[: config.limit] if config.limit else chosen
+
+
+def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
+             progress: Callable[[int, int], None] | None = None) -> Result:
+    """Run every selected question and return the metrics (schema in docs/evaluation.md)."""
+    questions = _select(dataset.questions, config)
+    if not questions:
+        raise ValueError("the dataset has no usable questions; see the skipped entries")
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        if dataset.corpus is not None:
+            assistant, index_stats = build_corpus_index(dataset, index_dir or Path(tmp) / "index", config)
+        else:
+            assistant = Assistant.open(index_dir or Path("embeddings"), embedder=config.embedder)
+            index_stats = {"chunks": len(assistant.index.snapshot), "seconds": None, "chunks_per_s": None}
+        gold = _Gold(assistant, dataset.kind)
+        langs = assistant.info()["chunks_by_language"]
+        corpus_lang = max(langs, key=langs.get) if langs else "none"
+        rows = []
+        for i, q in enumerate(questions, 1):
+            rows.append(_score_question(assistant, gold, q, config, corpus_lang))
+            if progress:
+                progress(i, len(questions))
+        embedder = assistant.embedder_name
+    metrics = {**summarise(rows), "skipped": len(dataset.skipped), "index": index_stats,
+               "by_lang": by_language(rows),
+               "config": {"embedder": embedder, "mode": config.mode, "k": config.k,
+                          "chunking": config.chunking._asdict(), "limit": config.limit, "seed": config.seed}}
+    return Result(metrics, rows)

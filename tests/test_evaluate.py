@@ -1,0 +1,76 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from qa.datasets import load
+from qa.evaluate import EvalConfig, evaluate, summarise
+from tests.conftest import FIXTURES
+
+EVAL = FIXTURES / "eval"
+KEYS = {"n", "skipped", "retrieval", "answer", "abstention", "latency_ms", "index", "by_lang", "config"}
+
+
+def test_squad_end_to_end_with_outputs(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["eval", str(EVAL / "squad_v2_en.json"), "--out", str(out), "--k", "3"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= KEYS and metrics["n"] == 4 and metrics["skipped"] == 1
+    assert metrics["retrieval"]["recall@1"] == 1.0 and metrics["answer"]["contains"] == 1.0
+    assert set(metrics["retrieval"]) == {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
+    assert set(metrics["answer"]) == {"contains", "em", "f1", "citation_precision"}
+    assert set(metrics["latency_ms"]) == {"search_p50", "search_p95", "ask_p50", "ask_p95"}
+    assert metrics["abstention"]["n"] == 1 and metrics["index"]["chunks"] == 3
+    assert metrics["config"]["k"] == 3 and metrics["config"]["embedder"] == "e5-small"
+    rows = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and rows[0]["rank"] == 1 and rows[0]["retrieved"]
+    assert (out / "report.md").read_text().startswith("# Evaluation report")
+    assert (out / "recall_at_k.png").stat().st_size > 1000 and (out / "latency.png").exists()
+    assert "bad-offset" in result.output  # reported, and the run went on
+
+
+def test_cross_lingual_pairing_scores_english_questions_on_arabic_contexts():
+    dataset = load([EVAL / "squad_en.json"], [EVAL / "squad_ar.json"])
+    metrics = evaluate(dataset, None, EvalConfig(k=3)).metrics
+    assert set(metrics["by_lang"]) == {"en", "en->ar"}
+    assert metrics["by_lang"]["en->ar"]["retrieval"]["recall@1"] == 1.0
+    assert metrics["answer"]["contains"] == 1.0  # Arabic gold answers inside the Arabic cited sentences
+
+
+def test_jsonl_against_an_existing_index(seed_assistant):
+    dataset = load([EVAL / "seed_questions.jsonl"])
+    result = evaluate(dataset, seed_assistant.index.folder, EvalConfig(k=5))
+    m = result.metrics
+    assert m["n"] == 4 and m["skipped"] == 2
+    assert m["retrieval"]["recall@5"] == 1.0 and m["answer"]["contains"] >= 2 / 3
+    assert m["abstention"]["n"] == 1 and m["abstention"]["recall"] == 1.0
+    assert {"en", "ar", "en->ar", "ar->ar"} <= set(m["by_lang"])
+
+
+def test_json_flag_prints_only_metrics(seed_assistant):
+    result = CliRunner().invoke(main, ["eval", str(EVAL / "seed_questions.jsonl"), "--index",
+                                       str(seed_assistant.index.folder), "--json", "--limit", "2", "--seed", "1"])
+    assert result.exit_code == 0
+    metrics = json.loads(result.stdout)
+    assert metrics["n"] == 2 and metrics["config"]["seed"] == 1
+
+
+def test_summarise_counts_only_answerable_for_retrieval():
+    rows = [{"answerable": True, "recall@1": 1.0, "recall@5": 1.0, "recall@10": 1.0, "mrr@10": 1.0, "ndcg@10": 1.0,
+             "doc_recall@1": 1.0, "doc_recall@5": 1.0, "doc_recall@10": 1.0, "contains": 1.0, "em": 0.0, "f1": 0.5,
+             "cited_correct": [True, False], "abstained": False, "search_ms": 10, "ask_ms": 20},
+            {"answerable": False, "recall@1": 0.0, "abstained": True, "search_ms": 30, "ask_ms": 40}]
+    s = summarise(rows)
+    assert s["retrieval"]["recall@1"] == 1.0 and s["answer"]["citation_precision"] == 0.5
+    assert s["abstention"] == {"precision": 1.0, "recall": 1.0, "n": 1}
+    assert s["latency_ms"]["ask_p50"] == 30.0
+
+
+def test_missing_file_and_empty_set_are_clear_errors(tmp_path):
+    result = CliRunner().invoke(main, ["eval", str(tmp_path / "nope.json")])
+    assert result.exit_code != 0 and "does not exist" in result.output
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(ValueError, match="no usable questions"):
+        evaluate(load([tmp_path / "empty.jsonl"]), tmp_path, EvalConfig())
