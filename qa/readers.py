@@ -142,9 +142,20 @@ def _record(obj: Any, where: str, stem: str) -> Record:
     )
 
 
+def _valid_unicode(obj: Any) -> Any:
+    """JSON may escape lone surrogates ("\\ud800"), which no UTF-8 file can hold: make each one U+FFFD."""
+    if isinstance(obj, str):
+        return obj.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(obj, list):
+        return [_valid_unicode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in obj.items()}
+    return obj
+
+
 def read_json(data: bytes, stem: str) -> list[Record]:
     try:
-        obj = json.loads(_decode(data))
+        obj = _valid_unicode(json.loads(_decode(data)))
     except json.JSONDecodeError as e:
         raise UnreadableError(f"not valid JSON (line {e.lineno}: {e.msg})") from e
     items = obj if isinstance(obj, list) else [obj]
@@ -157,7 +168,7 @@ def read_jsonl(data: bytes, stem: str) -> list[Record]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = _valid_unicode(json.loads(line))
         except json.JSONDecodeError as e:
             raise UnreadableError(f"line {n} is not valid JSON ({e.msg})") from e
         records.append(_record(obj, f"line {n}", stem))
