@@ -17,11 +17,23 @@ from .text import clause_spans, detect_language, sentence_spans, word_spans
 TokenCounter = Callable[[str], int]
 
 
+PASSAGE_VECTORS = ("embedded", "from-sentences")
+
+
 class ChunkSettings(NamedTuple):
+    """How documents become indexed passages; fixed when an index is created (kept in its manifest).
+
+    ``passage_vectors``: ``embedded`` embeds every chunk as well as its sentences; ``from-sentences``
+    embeds only the sentences and averages them (ARCD: ingest 1.7x faster, dense R@1 -2 points).
+    """
+
     max_tokens: int = 200
     overlap_tokens: int = 40
+    passage_vectors: str = "embedded"
 
     def check(self) -> ChunkSettings:
+        if self.passage_vectors not in PASSAGE_VECTORS:
+            raise ValueError(f"passage_vectors={self.passage_vectors!r}; choose one of: {', '.join(PASSAGE_VECTORS)}")
         if self.max_tokens < 16:
             raise ValueError(f"max_tokens={self.max_tokens} is too small; use 16 or more (default 200)")
         if not 0 <= self.overlap_tokens < self.max_tokens:

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .assistant import DEFAULT_INDEX, Assistant
-from .chunk import ChunkSettings
+from .chunk import PASSAGE_VECTORS, ChunkSettings
 from .embed import DEFAULT_EMBEDDER
 from .ingest import IngestReport
 from .records import Answer, Hit
@@ -95,14 +95,18 @@ def main() -> None:
 @click.option("--embedder", default=None,
               help=f"New index: {DEFAULT_EMBEDDER} (default), minilm or sentence-transformers:NAME_OR_PATH. "
                    "An existing index keeps its own.")
-@click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True)
-@click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True)
+@click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True,
+              help="Chunk size in embedder tokens (new index).")
+@click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True, help="Chunk overlap (new index).")
+@click.option("--passage-vectors", type=click.Choice(PASSAGE_VECTORS), default="embedded", show_default=True,
+              help="from-sentences: ingest ~1.7x faster for ~2 points of recall@1 (new index).")
 @click.option("--ann", default="auto", show_default=True, help="FAISS index kind: auto, flat, hnsw, ...")
 @click.option("--max-file-mb", default=50.0, show_default=True, help="Skip files larger than this.")
 def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: int, overlap: int,
-           ann: str, max_file_mb: float) -> None:
+           passage_vectors: str, ann: str, max_file_mb: float) -> None:
     """Add files and folders (.txt .md .html .pdf .docx .json .jsonl) to the index."""
-    assistant = Assistant.create_or_open(index_dir, embedder, ChunkSettings(max_tokens, overlap), ann,
+    chunking = ChunkSettings(max_tokens, overlap, passage_vectors)
+    assistant = Assistant.create_or_open(index_dir, embedder, chunking, ann,
                                          max_bytes=int(max_file_mb * 1e6))
     _report(assistant.add(paths, progress=_progress("embedding")))
 
@@ -205,13 +209,15 @@ def info(index_dir: Path, as_json: bool) -> None:
 @click.option("--embedder", default=None, help="Embedder for the temporary index (default e5-small).")
 @click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True, help="Chunk size (new index).")
 @click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True, help="Chunk overlap (new index).")
+@click.option("--passage-vectors", type=click.Choice(PASSAGE_VECTORS), default="embedded", show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
 @click.option("--seed", type=int, default=None, help="Shuffle the questions with this seed before --limit.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write metrics.json, per_question.jsonl, report.md and plots here.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json only.")
 def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, mode: str,
-                 embedder: str | None, max_tokens: int, overlap: int, limit: int | None, seed: int | None,
+                 embedder: str | None, max_tokens: int, overlap: int, passage_vectors: str, limit: int | None,
+                 seed: int | None,
                  out_dir: Path | None, as_json: bool) -> None:
     """Score retrieval and answers on SQuAD JSON, JSONL or BEIR test sets."""
     from . import datasets as ds
@@ -223,7 +229,7 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
         click.echo(f"skipped {qid}: {why}", err=True)
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
-    config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap))
+    config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap, passage_vectors))
     result = evaluate(dataset, index_dir, config,
                       progress=None if as_json else _progress("questions", unit="question"))
     if out_dir:

@@ -134,7 +134,7 @@ class Index:
 
     @property
     def chunking(self) -> ChunkSettings:
-        return ChunkSettings(**self.snapshot.manifest["chunking"])
+        return ChunkSettings(**self.snapshot.manifest["chunking"])  # older manifests lack new fields
 
     def file_hashes(self) -> dict[str, str]:
         return {d["path"]: d["file_hash"] for d in self.snapshot.documents}

@@ -10,7 +10,6 @@ Out of scope: watching folders for changes, and deleting documents whose files v
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .chunk import chunk_document
+from .chunk import ChunkSettings, chunk_document
 from .embed import Embedder
 from .index import Addition, Index
 from .lexical import tokenize
@@ -104,7 +103,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings,
+def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: ChunkSettings,
            progress: Progress | None = None) -> list[Addition]:
     """Chunk, embed (passages and sentences) and tokenize each document."""
     chunked = [(d, h, chunk_document(d, settings, embedder.count_tokens)) for d, h in documents]
@@ -114,7 +113,7 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings,
     for doc, digest, chunks in chunked:
         sentences, picks = _sentence_texts(chunks)
         sent_vectors = embedder.embed_passages(sentences)
-        if os.environ.get("QA_PASSAGE_VECTORS") == "sentences":
+        if settings.passage_vectors == "from-sentences":
             vectors = np.vstack([_unit(sent_vectors[p].mean(axis=0)) for p in picks])
         else:
             vectors = embedder.embed_passages([c.text for c in chunks])

@@ -22,7 +22,7 @@ MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
 BACKGROUND = 256
 DUPLICATE = 0.985
-SENTENCE_WEIGHT = float(__import__("os").environ.get("QA_SENTENCE_WEIGHT", "0.5"))
+SENTENCE_WEIGHT = 0.5
 
 
 class SearchOptions(NamedTuple):
@@ -58,8 +58,6 @@ def allowed_rows(snap: Snapshot, options: SearchOptions) -> np.ndarray | None:
 
 def chunk_scores(snap: Snapshot, rows: np.ndarray, passage: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Passage cosine averaged with the chunk's best sentence cosine (ARCD R@1 0.610 → 0.642)."""
-    if SENTENCE_WEIGHT == 0:
-        return passage
     best = np.array([float((snap.sentences_of(r) @ query).max(initial=-2.0)) for r in rows.tolist()])
     best = np.where(best < -1.0, passage, best)  # a chunk without sentences keeps its passage score
     return (1 - SENTENCE_WEIGHT) * passage + SENTENCE_WEIGHT * best
