@@ -9,6 +9,7 @@ the closest passages. Out of scope: generating or translating text (no language 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from .lexical import tokenize
 from .records import Answer, Citation, Hit, Span
+from .text import normalize
 
 MESSAGES = {
     "abstain": {"en": "I could not find this in the documents.", "ar": "لم أجد الإجابة في الوثائق."},
@@ -46,6 +48,7 @@ class AnswerSettings(NamedTuple):
     passages: int = 3
     margin: float = 0.02
     overlap_weight: float = 0.05
+    type_penalty: float = 0.02
     threshold: float | None = None
 
 
@@ -55,12 +58,14 @@ def calibration_for(embedder: str, settings: AnswerSettings) -> Calibration:
 
 
 class Candidate(NamedTuple):
+    """A sentence that could answer: raw cosine, word overlap with the question, and the evidence
+    (cosine + cross-lingual shift + overlap bonus - answer-type penalty) it is ranked by."""
+
     hit: Hit
     span: Span
     cosine: float
-    evidence: float
     overlap: float
-    score: float
+    evidence: float
 
 
 def message(key: str, lang: str, **kw: str) -> str:
@@ -73,6 +78,24 @@ def _overlap(question_tokens: set[str], text: str) -> float:
     return len(question_tokens & set(tokenize(text))) / len(question_tokens)
 
 
+# "How many / when / كم / متى ..." questions are answered by a sentence holding a number or a date.
+_NUMBER_QUESTION = re.compile(
+    r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\b(what|which|in what) (year|number|percentage)\b"
+    r"|\bwhen\b|(^|\W)و?(كم|متي)(\W|$)|في اي (عام|سنه)|ما (عدد|نسبه)")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|dozen)\b|(^|\W)و?(واحد|اثنان|اثنين|اثني|ثلاث|ثلاثه|اربع|اربعه|خمس|خمسه|ست|سته|سبع|"
+    r"سبعه|ثمان|ثماني|ثمانيه|تسع|تسعه|عشر|عشره|عشرون|عشرين|مائه|مئه|مئات|الف|الاف|مليون|ملايين|مليار)(\W|$)")
+
+
+def asks_for_number(question: str) -> bool:
+    return bool(_NUMBER_QUESTION.search(normalize(question)))
+
+
+def has_number(sentence: str) -> bool:
+    return bool(_NUMBER.search(normalize(sentence)))
+
+
 def _is_title(sentence: str, title: str) -> bool:
     return sentence.strip(" .:؛").casefold() == title.strip(" .:؛").casefold()
 
@@ -83,6 +106,7 @@ def candidates(hits: list[Hit], query: np.ndarray, question: str, lang: str,
     """Sentences of the top passages, scored; a sentence seen in two chunks counts once, and
     the title or fragments (under ``MIN_WORDS`` words) do not count as answers."""
     q_tokens = set(tokenize(question))
+    wants_number = asks_for_number(question)
     seen: set[tuple[str, int, int]] = set()
     out = []
     for hit in hits[: settings.passages]:
@@ -95,9 +119,9 @@ def candidates(hits: list[Hit], query: np.ndarray, question: str, lang: str,
                 continue
             seen.add(key)
             ov = _overlap(q_tokens, text)
-            score = c + shift + settings.overlap_weight * ov
-            out.append(Candidate(hit, span, c, score, ov, score))
-    return sorted(out, key=lambda c: (-c.score, -c.overlap, c.hit.rank))
+            penalty = settings.type_penalty if wants_number and not has_number(text) else 0.0
+            out.append(Candidate(hit, span, c, ov, c + shift + settings.overlap_weight * ov - penalty))
+    return sorted(out, key=lambda c: (-c.evidence, -c.overlap, c.hit.rank))
 
 
 def _citation(n: int, c: Candidate) -> Citation:
@@ -115,7 +139,7 @@ def compose(question: str, lang: str, hits: list[Hit], ranked: list[Candidate],
         return Answer(question=question, text=message("abstain", lang), language=lang,
                       abstained=True, citations=(), passages=tuple(hits), evidence=evidence)
     best = ranked[0]
-    chosen = [best] + [c for c in ranked[1:] if c.score >= best.score - settings.margin]
+    chosen = [best] + [c for c in ranked[1:] if c.evidence >= best.evidence - settings.margin]
     chosen = chosen[: settings.max_sentences]
     citations = tuple(_citation(n, c) for n, c in enumerate(chosen, 1))
     body = " ".join(f"{c.sentence} [{c.n}]" for c in citations)

@@ -73,4 +73,4 @@ def test_seed_article_chunks_fit_e5_budget():
     text = next(SEEDS.glob("*.txt")).read_text()
     chunks = chunk_document(doc(text), ChunkSettings(), e5.count_tokens)
     assert len(chunks) >= 3
-    assert all(e5.count_tokens(c.text) <= 220 for c in chunks)
+    assert all(e5.count_tokens(c.text) <= 270 for c in chunks)
