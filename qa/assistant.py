@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -89,9 +90,10 @@ class Assistant:
         return list(self.index.snapshot.documents)
 
     def info(self) -> dict[str, Any]:
+        """Index statistics for `qa info` and the health endpoint."""
         snap = self.index.snapshot
         files = [p for p in snap.folder.rglob("*") if p.is_file()]
-        langs = {str(k): int(v) for k, v in zip(*_counts(snap.langs))}
+        langs = dict(Counter(snap.langs.tolist()))
         return {"index": str(self.index.folder.resolve()), "embedder": snap.manifest["embedder"],
                 "dim": snap.manifest["dim"], "ann": snap.manifest["ann"],
                 "chunking": snap.manifest["chunking"], "documents": len(snap.documents),
@@ -154,9 +156,3 @@ def _last_user_turn(history: History | None) -> str | None:
         if isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
             return turn[0]
     return None
-
-
-def _counts(values):
-    import numpy as np
-
-    return np.unique(values, return_counts=True)
