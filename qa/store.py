@@ -5,8 +5,9 @@
 
 A save writes a whole new generation beside the live one, fsyncs it, then flips ``CURRENT``; a crash
 at any moment leaves the previous generation live. The manifest records a sha256 of every file so a
-damaged file is detected on open. Chunks are read through a memory map, one line at a time, so a
-large corpus does not need its text in RAM. Out of scope: what the files mean (see ``index``).
+damaged file is detected on open (``manifest.sha256`` guards the manifest itself). Chunks are read
+through a memory map, one line at a time, so a large corpus does not need its text in RAM.
+Out of scope: what the files mean (see ``index``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .records import Chunk
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+MANIFEST_SHA256 = "manifest.sha256"
 
 
 class StoreError(ValueError):
@@ -52,8 +54,11 @@ def live_generation(folder: Path) -> Path | None:
     pointer = folder / CURRENT
     if not pointer.exists():
         return None
-    gen = folder / pointer.read_text().strip()
-    if not (gen / MANIFEST).exists():
+    try:
+        gen = folder / pointer.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise StoreError(f"index at {folder}: {CURRENT} is unreadable ({e}); delete {folder} and ingest again") from e
+    if not gen.name.startswith("gen-") or not (gen / MANIFEST).exists():
         raise StoreError(f"index at {folder} points to a missing generation {gen.name}; "
                           f"delete {folder} and ingest again")
     return gen
@@ -66,6 +71,11 @@ def new_generation(folder: Path) -> Path:
         shutil.rmtree(stale, ignore_errors=True)
     live = live_generation(folder)
     number = int(live.name.split("-")[1]) + 1 if live else 1
+    # A crash between renaming a staging folder and flipping CURRENT leaves a generation that never
+    # went live: clear it, or the next save could not take its name.
+    for orphan in folder.glob("gen-*"):
+        if orphan.name.split("-")[-1].isdigit() and int(orphan.name.split("-")[-1]) >= number:
+            shutil.rmtree(orphan)
     staging = folder / f".staging-gen-{number:06d}"
     staging.mkdir()
     return staging
@@ -76,8 +86,11 @@ def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     manifest = {**manifest, "format": FORMAT_VERSION,
                 "checksums": {str(p.relative_to(staging)): sha256_file(p) for p in files}}
-    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
-    for p in [*files, staging / MANIFEST]:
+    data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+    (staging / MANIFEST).write_bytes(data)
+    # The manifest holds the other files' checksums; this one guards the manifest itself.
+    (staging / MANIFEST_SHA256).write_text(hashlib.sha256(data).hexdigest())
+    for p in [*files, staging / MANIFEST, staging / MANIFEST_SHA256]:
         with open(p, "rb") as f:
             os.fsync(f.fileno())
     _fsync_dir(staging)
@@ -101,10 +114,17 @@ def prune(folder: Path, keep: Path) -> None:
 
 def read_manifest(gen: Path, verify: bool = True) -> dict:
     try:
-        manifest = json.loads((gen / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        data = (gen / MANIFEST).read_bytes()
+        sealed = gen / MANIFEST_SHA256  # absent in indexes written before it existed
+        if verify and sealed.exists() and sealed.read_text().strip() != hashlib.sha256(data).hexdigest():
+            raise StoreError(f"index file {gen / MANIFEST} is damaged (checksum mismatch); "
+                             f"delete {gen.parent} and ingest again to rebuild it")
+        manifest = json.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise StoreError(f"the index manifest {gen / MANIFEST} is unreadable ({e}); "
                           f"delete {gen.parent} and ingest again") from e
+    if not isinstance(manifest, dict):
+        raise StoreError(f"the index manifest {gen / MANIFEST} is damaged; delete {gen.parent} and ingest again")
     if manifest.get("format") != FORMAT_VERSION:
         raise StoreError(f"index format {manifest.get('format')} in {gen.parent} is not "
                           f"supported (this version reads {FORMAT_VERSION}); rebuild the index")
