@@ -1,21 +1,45 @@
 """FAISS indexes over unit vectors (inner product = cosine), chosen by name or by corpus size.
 
-``ANN_KINDS`` maps a kind to a builder; ``auto`` picks exact search below ``EXACT_LIMIT`` vectors
-and HNSW above. Exact indexes are rebuilt from the vectors on open (it is a copy); the others
-are saved with ``faiss.write_index`` because building them is the slow part.
-Out of scope: GPU indexes and training on a sample other than the corpus itself.
+``ANN_KINDS`` maps a kind to a builder. ``auto`` picks exact search (``flat``) below ``EXACT_LIMIT``
+vectors of one language and ``hnsw`` from there on; any kind can be asked for by name (``qa ingest
+--ann KIND``). Measured on ARCD-derived vectors (docs/benchmarks.md, ``bench/scale.py``):
+
+- ``flat``: exact; nothing saved (rebuilt from ``vectors.npy`` on open). One query scans every
+  vector: ~17 ms per 100k on one core here, so it stops at ``EXACT_LIMIT``.
+- ``flat-fp16``: exact over fp16 copies, half the memory of ``flat`` and slower to scan.
+- ``hnsw``: graph with ``HNSW_M`` links per node; recall@10 ≥ 0.99 of exact at 100k and 1M with
+  ``EF_SEARCH``; ~1-3 ms per query; memory = vectors + ~2·M·4 bytes per vector.
+- ``hnsw-fp16``: the same graph over fp16 vectors (the compressed mode: half the vector memory).
+- ``ivf``: inverted lists (4·√n clusters, ``NPROBE`` probed); fastest to build, slower to search.
+
+Searches run on one thread: under contention (another process on a core) a parallel scan of one
+query waits for the slowest thread, which made a 17 ms exact search take 50-80 ms here.
+Out of scope: GPU indexes, training on a sample other than the corpus itself, and removing vectors
+from an approximate index in place (a removal rebuilds it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+import os
 
-import faiss
-import numpy as np
+# Spinning OpenMP workers steal the core a query needs when another process holds the other one;
+# FAISS brings its own libgomp, which reads this when it loads, so set it before importing faiss.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-EXACT_LIMIT = 200_000
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+
+Index = faiss.Index
+EXACT_LIMIT = 50_000
+HNSW_M = 32
+EF_CONSTRUCTION = 80
+EF_SEARCH = 128
+NPROBE = 32
 ANN_FILE = "ann.faiss"
+_BUILD_THREADS = os.cpu_count() or 1
 
 
 def _flat(vectors: np.ndarray) -> faiss.Index:
@@ -25,9 +49,16 @@ def _flat(vectors: np.ndarray) -> faiss.Index:
 
 
 def _hnsw(vectors: np.ndarray) -> faiss.Index:
-    index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 80
-    index.hnsw.efSearch = 128
+    index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = EF_CONSTRUCTION
+    index.add(vectors)
+    return index
+
+
+def _hnsw_fp16(vectors: np.ndarray) -> faiss.Index:
+    index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = EF_CONSTRUCTION
+    index.train(vectors)
     index.add(vectors)
     return index
 
@@ -39,15 +70,34 @@ def _flat_fp16(vectors: np.ndarray) -> faiss.Index:
     return index
 
 
+def ivf_lists(n: int) -> int:
+    """Clusters for ``n`` vectors: 4·√n, with at least 39 training points per cluster."""
+    return max(1, min(int(4 * np.sqrt(n)), n // 39))
+
+
+def _ivf(vectors: np.ndarray) -> faiss.Index:
+    d, nlist = vectors.shape[1], ivf_lists(len(vectors))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.spherical = True
+    # k-means on an evenly spaced sample of at most 64 points per cluster (deterministic).
+    sample = vectors[np.linspace(0, len(vectors) - 1, min(len(vectors), 64 * nlist)).astype(int)]
+    index.train(np.ascontiguousarray(sample))
+    index.add(vectors)
+    return index
+
+
 ANN_KINDS: dict[str, Callable[[np.ndarray], faiss.Index]] = {
     "flat": _flat,
     "hnsw": _hnsw,
     "flat-fp16": _flat_fp16,
+    "hnsw-fp16": _hnsw_fp16,
+    "ivf": _ivf,
 }
 REBUILT_ON_OPEN = {"flat"}
 
 
 def choose_kind(requested: str, n: int) -> str:
+    """The kind to build for ``n`` vectors (the largest language part) when ``requested``."""
     if requested == "auto":
         return "flat" if n < EXACT_LIMIT else "hnsw"
     if requested not in ANN_KINDS:
@@ -55,8 +105,30 @@ def choose_kind(requested: str, n: int) -> str:
     return requested
 
 
+def _tune(index: faiss.Index) -> faiss.Index:
+    """Search-time parameters are constants of this module, not of the file: retuning applies to
+    indexes built before."""
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = EF_SEARCH
+    if isinstance(index, faiss.IndexIVF):
+        index.nprobe = min(NPROBE, index.nlist)
+    return index
+
+
 def build(kind: str, vectors: np.ndarray) -> faiss.Index:
-    return ANN_KINDS[kind](np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.omp_set_num_threads(_BUILD_THREADS)
+    return _tune(ANN_KINDS[kind](np.ascontiguousarray(vectors, dtype=np.float32)))
+
+
+def add(index: faiss.Index, vectors: np.ndarray) -> None:
+    """Append ``vectors`` to ``index`` in place (their ids follow the existing ones)."""
+    if len(vectors):
+        faiss.omp_set_num_threads(_BUILD_THREADS)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+
+def clone(index: faiss.Index) -> faiss.Index:
+    return _tune(faiss.clone_index(index))
 
 
 def save(index: faiss.Index, kind: str, folder: Path) -> None:
@@ -64,13 +136,15 @@ def save(index: faiss.Index, kind: str, folder: Path) -> None:
         faiss.write_index(index, str(folder / ANN_FILE))
 
 
-def load(kind: str, folder: Path, vectors: np.ndarray) -> faiss.Index:
+def load(kind: str, folder: Path, vectors: np.ndarray | None) -> faiss.Index:
+    """Read a saved index; ``vectors`` (this part's rows) are only needed by kinds rebuilt on open."""
     if kind in REBUILT_ON_OPEN:
         return build(kind, vectors)
-    return faiss.read_index(str(folder / ANN_FILE))
+    return _tune(faiss.read_index(str(folder / ANN_FILE)))
 
 
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` (scores, ids) per query; missing slots have id -1."""
     k = max(1, min(k, index.ntotal))
+    faiss.omp_set_num_threads(1)  # this thread only (an OpenMP setting is per calling thread)
     return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)

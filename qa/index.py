@@ -13,15 +13,15 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import faiss
 import numpy as np
 
 from . import ann, store
 from .chunk import ChunkSettings
-from .lexical import BM25
+from .lexical import BM25, Vocabulary
 from .records import Chunk, Document
 
 
@@ -49,7 +49,7 @@ class Snapshot:
     langs: np.ndarray
     doc_rows: np.ndarray
     bm25: BM25
-    parts: dict[str, tuple[faiss.Index, np.ndarray]]
+    parts: dict[str, tuple[ann.Index, np.ndarray]]
 
     @property
     def documents(self) -> list[dict[str, Any]]:
@@ -60,22 +60,60 @@ class Snapshot:
         a, b = self.sentence_offsets[row], self.sentence_offsets[row + 1]
         return np.asarray(self.sentence_vectors[a:b], np.float32)
 
+    def best_sentence(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Per row, the best cosine of one of its sentences with ``query`` (-2 for a chunk without
+        sentences): one gather and one product for all rows."""
+        rows = np.asarray(rows, np.int64)
+        a, b = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
+        lengths = b - a
+        best = np.full(len(rows), -2.0)
+        total = int(lengths.sum())
+        if total == 0:
+            return best
+        ends = np.cumsum(lengths)
+        picks = np.arange(total) + np.repeat(a - (ends - lengths), lengths)
+        cos = np.asarray(self.sentence_vectors[picks], np.float32) @ np.asarray(query, np.float32)
+        some = lengths > 0
+        best[some] = np.maximum.reduceat(cos, (ends - lengths)[some])
+        return best
+
+    @cached_property
+    def lang_codes(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """(the languages, each row's position in them): a cheap per-row language test at any size."""
+        names = tuple(sorted(self.parts))  # every row is in its language's part
+        codes = np.zeros(len(self.langs), np.int16)
+        for i, name in enumerate(names):
+            codes[self.parts[name][1]] = i
+        return names, codes
+
+    @cached_property
+    def cache(self) -> dict[str, Any]:
+        """Values derived from this snapshot alone (e.g. retrieval's background samples)."""
+        return {}
+
     def __len__(self) -> int:
         return len(self.chunks)
 
 
-def _split(vectors: np.ndarray, langs: np.ndarray):
+def _lang_rows(langs: np.ndarray):
     for lang in sorted(set(langs.tolist())):
-        rows = np.flatnonzero(langs == lang)
-        yield lang, rows, np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        yield lang, np.flatnonzero(langs == lang)
 
 
-def _build_parts(vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict[str, tuple[faiss.Index, np.ndarray]]:
-    return {lang: (ann.build(kind, sub), rows) for lang, rows, sub in _split(vectors, langs)}
+def _gather(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    if len(rows) == len(vectors):  # one language: no fancy-index copy of a memory map
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+
+
+def _build_parts(vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict[str, tuple[ann.Index, np.ndarray]]:
+    return {lang: (ann.build(kind, _gather(vectors, rows)), rows) for lang, rows in _lang_rows(langs)}
 
 
 def _load_parts(gen: Path, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
-    return {lang: (ann.load(kind, gen / f"ann-{lang}", sub), rows) for lang, rows, sub in _split(vectors, langs)}
+    rebuilt = kind in ann.REBUILT_ON_OPEN
+    return {lang: (ann.load(kind, gen / f"ann-{lang}", _gather(vectors, rows) if rebuilt else None), rows)
+            for lang, rows in _lang_rows(langs)}
 
 
 def _open_snapshot(gen: Path, verify: bool, parts: dict | None = None) -> Snapshot:
@@ -163,38 +201,34 @@ def _doc_entry(a: Addition) -> dict[str, Any]:
 
 def _write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_rows: np.ndarray,
                       additions: list[Addition]) -> Snapshot:
+    """Stream the kept rows of ``old`` and the ``additions`` into a new generation.
+
+    Old data is copied in blocks from its memory maps (chunk lines as byte ranges, vectors and
+    sentence vectors by runs of rows, BM25 token ids), never gathered into Python lists, so an add
+    to a 1M-chunk index needs memory for the additions and the BM25 matrix, not for the corpus.
+    When rows are only appended and the index kind does not change, the approximate indexes of
+    ``old`` are copied and extended instead of rebuilt.
+    """
     staging = store.new_generation(folder)
     dim = int(manifest["dim"])
     doc_index = {d["id"]: i for i, d in enumerate(manifest["documents"])}
-    lines, vecs, langs, doc_rows, tokens, svecs = [], [], [], [], [], []
-    if old is not None and len(keep_rows):
-        old_tokens = (old.folder / "tokens.txt").read_text("utf-8").split("\n")
-        old_docs = [doc_index.get(d["id"], -1) for d in old.documents]
-        lines.extend(old.chunks.raw(r) for r in keep_rows.tolist())
-        langs.extend(old.langs[keep_rows].tolist())
-        doc_rows.extend(old_docs[r] for r in old.doc_rows[keep_rows].tolist())
-        tokens.extend(old_tokens[r] for r in keep_rows.tolist())
-        vecs.append(np.asarray(old.vectors[keep_rows], dtype=np.float32))
-        svecs.extend(old.sentences_of(r) for r in keep_rows.tolist())
-    for a in additions:
-        lines.extend(store.chunk_line(c) for c in a.chunks)
-        langs.extend(c.lang for c in a.chunks)
-        doc_rows.extend([doc_index[a.document.id]] * len(a.chunks))
-        tokens.extend(" ".join(t) for t in a.tokens)
-        vecs.append(np.asarray(a.vectors, dtype=np.float32).reshape(-1, dim))
-        svecs.extend(a.sentence_vectors)
-    n = store.write_chunks(staging, lines)
-    _save_sentence_vectors(staging, svecs, dim)
-    vectors = np.vstack(vecs) if vecs else np.zeros((0, dim), np.float32)
-    np.save(staging / "vectors.npy", vectors)
-    lang_arr = np.asarray(langs, dtype="<U8")
-    np.save(staging / "langs.npy", lang_arr)
-    np.save(staging / "doc_rows.npy", np.asarray(doc_rows, dtype=np.int32))
-    (staging / "tokens.txt").write_text("\n".join(tokens), "utf-8")
-    bm25 = BM25.build([t.split() for t in tokens])
-    bm25.save(staging / "bm25")
+    keep_rows = np.asarray(keep_rows if old is not None else [], np.int64)
+    new_chunks = [c for a in additions for c in a.chunks]
+    n = store.write_chunks(staging, (store.chunk_line(c) for c in new_chunks),
+                           old.chunks if old is not None else None, keep_rows)
+    langs = np.asarray([*(old.langs[keep_rows].tolist() if old is not None else []),
+                        *(c.lang for c in new_chunks)], dtype="<U8")
+    np.save(staging / "langs.npy", langs)
+    old_docs = np.asarray([doc_index.get(d["id"], -1) for d in old.documents] if old is not None else [], np.int32)
+    doc_rows = np.concatenate([old_docs[old.doc_rows[keep_rows]] if len(keep_rows) else np.zeros(0, np.int32),
+                               np.asarray([doc_index[a.document.id] for a in additions for _ in a.chunks], np.int32)])
+    np.save(staging / "doc_rows.npy", doc_rows.astype(np.int32))
+    vectors = _write_vectors(staging, old, keep_rows, additions, dim)
+    _write_sentence_vectors(staging, old, keep_rows, additions, dim)
+    _build_bm25(old, keep_rows, additions).save(staging / "bm25")
     kind = ann.choose_kind(manifest.get("ann_request", "auto"), n)
-    parts = _build_parts(vectors, lang_arr, kind)
+    appended = old is not None and old.manifest.get("ann") == kind and len(keep_rows) == len(old)
+    parts = _extend_parts(old, vectors, langs, kind) if appended else _build_parts(vectors, langs, kind)
     for lang, (index, _) in parts.items():
         (staging / f"ann-{lang}").mkdir()
         ann.save(index, kind, staging / f"ann-{lang}")
@@ -203,12 +237,83 @@ def _write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_r
     return _open_snapshot(gen, verify=False, parts=parts)
 
 
-def _save_sentence_vectors(staging: Path, per_chunk: list[np.ndarray], dim: int) -> None:
+_BLOCK = 1 << 16  # rows copied per step
+
+
+def _write_vectors(staging: Path, old: Snapshot | None, keep_rows: np.ndarray, additions: list[Addition],
+                   dim: int) -> np.ndarray:
+    new = [np.asarray(a.vectors, dtype=np.float32).reshape(-1, dim) for a in additions]
+    n = len(keep_rows) + sum(len(v) for v in new)
+    out = np.lib.format.open_memmap(staging / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+    at = 0
+    for i in range(0, len(keep_rows), _BLOCK):
+        rows = keep_rows[i : i + _BLOCK]
+        out[at : at + len(rows)] = old.vectors[rows]
+        at += len(rows)
+    for v in new:
+        out[at : at + len(v)] = v
+        at += len(v)
+    out.flush()
+    return out
+
+
+def _write_sentence_vectors(staging: Path, old: Snapshot | None, keep_rows: np.ndarray,
+                            additions: list[Addition], dim: int) -> None:
     # fp16 halves the largest file; sentence scores only pick among a handful of candidates.
-    counts = [len(v) for v in per_chunk]
-    np.save(staging / "sentence_offsets.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-    flat = np.vstack(per_chunk) if per_chunk else np.zeros((0, dim))
-    np.save(staging / "sentence_vectors.npy", flat.astype(np.float16))
+    counts = [np.diff(old.sentence_offsets)[keep_rows] if len(keep_rows) else np.zeros(0, np.int64)]
+    counts += [np.asarray([len(v) for v in a.sentence_vectors], np.int64) for a in additions]
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+    np.save(staging / "sentence_offsets.npy", offsets)
+    out = np.lib.format.open_memmap(staging / "sentence_vectors.npy", mode="w+", dtype=np.float16,
+                                    shape=(int(offsets[-1]), dim))
+    at = 0
+    first, end = store.runs(keep_rows)
+    for a, b in zip(old.sentence_offsets[first].tolist(), old.sentence_offsets[end].tolist()) if len(first) else ():
+        for x in range(a, b, _BLOCK):
+            y = min(b, x + _BLOCK)
+            out[at : at + y - x] = old.sentence_vectors[x:y]
+            at += y - x
+    for addition in additions:
+        for v in addition.sentence_vectors:
+            out[at : at + len(v)] = np.asarray(v, np.float32).reshape(-1, dim)
+            at += len(v)
+    out.flush()
+
+
+def _build_bm25(old: Snapshot | None, keep_rows: np.ndarray, additions: list[Addition]) -> BM25:
+    """BM25 over the kept rows (their stored token ids, never re-tokenised) and the additions."""
+    vocab = Vocabulary(old.bm25.vocab.ids if old is not None else None)
+    ids, lengths = [], []
+    if len(keep_rows):
+        tokens, offsets = old.bm25.tokens, old.bm25.token_offsets
+        if tokens is None:  # a generation written before token ids were kept
+            lines = (old.folder / "tokens.txt").read_text("utf-8").split("\n")
+            tokens, offsets = vocab.encode(lines[r].split() for r in keep_rows.tolist())
+            keep_rows = np.arange(len(keep_rows))
+        offsets = np.asarray(offsets)
+        first, end = store.runs(keep_rows)
+        ids += [tokens[a:b] for a, b in zip(offsets[first].tolist(), offsets[end].tolist())]
+        lengths.append(np.diff(offsets)[keep_rows])
+    new_ids, new_offsets = vocab.encode(t for a in additions for t in a.tokens)
+    ids.append(new_ids)
+    lengths.append(np.diff(new_offsets))
+    flat = np.concatenate(ids).astype(np.int32, copy=False)
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64)
+    return BM25.from_ids(flat, offsets, vocab)
+
+
+def _extend_parts(old: Snapshot, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
+    """The old generation's per-language indexes (copies: readers may still search them) plus the
+    appended rows; a language new to the corpus gets a fresh index."""
+    parts = {}
+    for lang, rows in _lang_rows(langs):
+        if lang in old.parts and kind not in ann.REBUILT_ON_OPEN:
+            index = ann.clone(old.parts[lang][0])
+            ann.add(index, vectors[rows[np.searchsorted(rows, len(old)):]])
+        else:
+            index = ann.build(kind, _gather(vectors, rows))
+        parts[lang] = (index, rows)
+    return parts
 
 
 def manifest_json(snapshot: Snapshot) -> str:

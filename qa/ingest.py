@@ -103,28 +103,62 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
+class _Texts:
+    """The distinct texts to embed across all documents of an ingest, each embedded once."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self._slot: dict[str, int] = {}
+
+    def slots(self, texts: Iterable[str]) -> np.ndarray:
+        return np.asarray([self._slot.setdefault(t, len(self._slot)) for t in texts], np.int64)
+
+    def embed(self, embedder: Embedder, report: Callable[[int], None] | None) -> np.ndarray:
+        self.texts = list(self._slot)
+        batch = int(getattr(embedder, "batch", 32))
+        parts = []
+        for i in range(0, len(self.texts), batch):
+            parts.append(np.asarray(embedder.embed_passages(self.texts[i : i + batch]), np.float32))
+            if report:
+                report(min(i + batch, len(self.texts)))
+        return np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+
+
 def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: ChunkSettings,
            progress: Progress | None = None) -> list[Addition]:
-    """Chunk, embed (passages and sentences) and tokenize each document."""
+    """Chunk, embed (passages and sentences) and tokenize each document.
+
+    Every distinct text of the whole ingest (a sentence shared by overlapping chunks or repeated
+    across documents, a one-sentence chunk that is its own sentence) is embedded once, in batches
+    that span documents; ``progress`` hears after each batch, in chunks (the share of the texts
+    embedded so far), so a long ingest shows a steady rate and an ETA.
+    """
     chunked = [(d, h, chunk_document(d, settings, embedder.count_tokens)) for d, h in documents]
     total = sum(len(c) for _, _, c in chunked)
-    done = 0
-    additions = []
+    pool = _Texts()
+    plans = []
     for doc, digest, chunks in chunked:
         sentences, picks = _sentence_texts(chunks)
-        sent_vectors = embedder.embed_passages(sentences)
-        if settings.passage_vectors == "from-sentences":
-            vectors = np.vstack([_unit(sent_vectors[p].mean(axis=0)) for p in picks])
+        sentence_slots = pool.slots(sentences)
+        chunk_slots = pool.slots(c.text for c in chunks) if settings.passage_vectors == "embedded" else None
+        plans.append((doc, digest, chunks, picks, sentence_slots, chunk_slots))
+    n_texts = len(pool._slot)
+    report = (lambda done: progress(total * done // n_texts, total)) if progress and n_texts else None
+    vectors = pool.embed(embedder, report)
+    if progress and not n_texts and documents:
+        progress(total, total)
+    additions = []
+    for doc, digest, chunks, picks, sentence_slots, chunk_slots in plans:
+        sent_vectors = vectors[sentence_slots]
+        if chunk_slots is None:
+            passage = np.vstack([_unit(sent_vectors[p].mean(axis=0)) for p in picks])
         else:
-            vectors = embedder.embed_passages([c.text for c in chunks])
+            passage = vectors[chunk_slots]
         additions.append(Addition(
-            document=doc, file_hash=digest, chunks=chunks, vectors=vectors,
+            document=doc, file_hash=digest, chunks=chunks, vectors=passage,
             sentence_vectors=[sent_vectors[p] if p else np.zeros((0, embedder.dim)) for p in picks],
             tokens=[tokenize(c.text) for c in chunks],
         ))
-        done += len(chunks)
-        if progress:
-            progress(done, total)
     return additions
 
 

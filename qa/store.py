@@ -137,15 +137,42 @@ def read_manifest(gen: Path, verify: bool = True) -> dict:
     return manifest
 
 
-def write_chunks(staging: Path, lines: Iterable[bytes]) -> int:
-    """Write chunk records (one JSON per line) and their byte offsets; returns the count."""
-    offsets = [0]
+def write_chunks(staging: Path, lines: Iterable[bytes], old: ChunkStore | None = None,
+                 keep_rows: np.ndarray | None = None) -> int:
+    """Write chunk records (one JSON per line) and their byte offsets; returns the count.
+
+    With ``old``, its rows ``keep_rows`` (ascending) come first, copied as byte ranges straight from
+    its memory map (one write per run of consecutive rows), so no old line is held in RAM.
+    """
+    parts = [np.zeros(1, np.int64)]
     with open(staging / "chunks.jsonl", "wb") as f:
+        if old is not None and keep_rows is not None and len(keep_rows):
+            starts, ends = old.byte_ranges(keep_rows)
+            view = memoryview(old._map)
+            for a, b in zip(starts.tolist(), ends.tolist()):
+                for x in range(a, b, 1 << 26):
+                    f.write(view[x : min(b, x + (1 << 26))])
+            view.release()
+            lengths = np.diff(old._offsets)[keep_rows]
+            parts.append(np.cumsum(lengths, dtype=np.int64))
+        base = int(parts[-1][-1])
+        new = [0]
         for line in lines:
             f.write(line)
-            offsets.append(offsets[-1] + len(line))
-    np.save(staging / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+            new.append(new[-1] + len(line))
+        parts.append(base + np.asarray(new[1:], np.int64))
+    offsets = np.concatenate(parts)
+    np.save(staging / "offsets.npy", offsets)
     return len(offsets) - 1
+
+
+def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending ``rows`` as half-open runs of consecutive rows: (first rows, ends)."""
+    rows = np.asarray(rows, np.int64)
+    if not len(rows):
+        return rows, rows
+    cut = np.flatnonzero(np.diff(rows) != 1) + 1
+    return rows[np.concatenate([[0], cut])], rows[np.concatenate([cut - 1, [len(rows) - 1]])] + 1
 
 
 def chunk_line(chunk: Chunk) -> bytes:
@@ -169,6 +196,11 @@ class ChunkStore:
         if self._map is None or not 0 <= i < len(self):
             raise IndexError(i)
         return self._map[int(self._offsets[i]) : int(self._offsets[i + 1])]
+
+    def byte_ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Byte (starts, ends) in ``chunks.jsonl`` of the runs of consecutive ``rows`` (ascending)."""
+        first, end = runs(rows)
+        return self._offsets[first], self._offsets[end]
 
     def __getitem__(self, i: int) -> Chunk:
         return Chunk.from_dict(json.loads(self.raw(i)))

@@ -1,0 +1,163 @@
+"""Query latency: `search` and `ask` on the seed corpus and on a synthetic 10k-chunk corpus.
+
+    python bench/query.py /work/shared/data/arcd/arcd.json [--sizes 10000] [--questions 200]
+                          [--before REV] [--out docs/bench-results.md]
+
+Questions are real ARCD questions. Per corpus it times, interleaved question by question:
+``embed`` (the question's e5 vector alone: the baseline every other row is compared with),
+``search`` and ``ask`` as the CLI/HTTP API run them (embedding included), and the same two with the
+question vector precomputed (``retrieval only``), so the ratio shows what retrieval and answer
+selection add on top of the embedder. ``--before REV`` also times ``qa/retrieve.py`` as it was at
+git revision REV (the per-row Python loops and full-corpus masks this work replaced), on the same
+snapshot and questions, through the bm25s scorer that revision used.
+The synthetic corpus is built by ``bench/common.synthetic_additions`` (resampled ARCD sentences and
+perturbed real vectors) through the real ``Index.apply``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, emit, header, percentiles, real_vectors, synthetic_additions, table
+
+from qa import Assistant
+from qa.chunk import ChunkSettings
+from qa.embed import get_embedder
+from qa.index import Index
+from qa.lexical import tokenize
+from qa.retrieve import SearchOptions
+from qa.text import detect_language
+
+
+class _Cached:
+    """The real embedder, except that questions seen before come from a table."""
+
+    def __init__(self, embedder, table: dict[str, np.ndarray]):
+        self._e, self._t = embedder, table
+
+    def __getattr__(self, name):
+        return getattr(self._e, name)
+
+    def embed_queries(self, texts):
+        return np.vstack([self._t[t] for t in texts])
+
+
+class Precomputed(Assistant):
+    table: dict[str, np.ndarray] = {}
+
+    @property
+    def embedder(self):
+        return _Cached(get_embedder(self.embedder_name), self.table)
+
+
+def _old_retrieve(rev: str):
+    """``qa.retrieve`` at ``rev``, loaded as a separate module, and a bm25s scorer for the snapshot."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:qa/retrieve.py"], check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "retrieve_before.py"
+    path.write_text(source.replace("from . import ann", "from qa import ann").replace(
+        "from .index import Snapshot", "from qa.index import Snapshot").replace(
+        "from .records import Hit", "from qa.records import Hit"))
+    spec = importlib.util.spec_from_file_location("retrieve_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Bm25s:
+    """The scorer of the old revision: bm25s.get_scores (np.add.at) over the same saved matrix."""
+
+    def __init__(self, folder: Path):
+        import bm25s
+
+        self._model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        self.size = int((folder / "size").read_text())
+
+    def scores(self, tokens):
+        known = [t for t in tokens if t in self._model.vocab_dict]
+        if not known:
+            return np.zeros(self.size, np.float32)
+        return np.asarray(self._model.get_scores(known), np.float32)
+
+
+def seed_index(work: Path) -> Path:
+    Assistant.build([ROOT / "seeds"], work / "seed")
+    return work / "seed"
+
+
+def synthetic_index(work: Path, real: dict, n: int) -> Path:
+    folder = work / f"synthetic-{n}"
+    index = Index.create(folder, "e5-small", 384, ChunkSettings())
+    for batch in synthetic_additions(real, n, seed=n):
+        index.apply(batch, set())
+    return folder
+
+
+def measure(folder: Path, questions: list[str], vectors: np.ndarray, before) -> list[dict]:
+    Precomputed.table = dict(zip(questions, vectors))
+    live = Assistant.open(folder)
+    pre = Precomputed.open(folder)
+    snap = pre.index.snapshot
+    embedder = live.embedder
+    old_snap = dataclasses.replace(snap, bm25=_Bm25s(snap.folder / "bm25")) if before else None
+    runs = {
+        "embed (baseline)": lambda q: embedder.embed_queries([q]),
+        "search": lambda q: live.search(q),
+        "ask": lambda q: live.ask(q),
+        "search, retrieval only": lambda q: pre.search(q),
+        "ask, retrieval + answer only": lambda q: pre.ask(q),
+    }
+    if before:
+        def old_search(q):
+            return before.search(old_snap, Precomputed.table[q], tokenize(q), detect_language(q), SearchOptions())
+        runs["search, retrieval only, before"] = old_search
+    for fn in runs.values():  # warm-up: page in the model, the maps, the caches
+        fn(questions[0])
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for i, q in enumerate(questions):
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            t = time.perf_counter()
+            runs[name](q)
+            times[name].append((time.perf_counter() - t) * 1000)
+    base = np.median(times["embed (baseline)"])
+    rows = []
+    for name, ms in times.items():
+        p = percentiles(ms)
+        rows.append({"corpus": f"{folder.name} ({len(snap)} chunks)", "operation": name, **p,
+                     "p50 / embed p50": p["p50 ms"] / base})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("arcd", type=Path)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000])
+    ap.add_argument("--questions", type=int, default=200)
+    ap.add_argument("--before", default=None, help="git revision whose qa/retrieve.py to time too")
+    ap.add_argument("--out", type=Path, default=None, help="append the result (Markdown) to this file")
+    args = ap.parse_args()
+    real = real_vectors(args.arcd)
+    questions = [str(q) for q in real["questions"][: args.questions]]
+    vectors = real["question_vectors"][: args.questions]
+    before = _old_retrieve(args.before) if args.before else None
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        folders = [seed_index(work)] + [synthetic_index(work, real, n) for n in args.sizes]
+        for folder in folders:
+            rows += measure(folder, questions, vectors, before)
+    text = header("Query latency (bench/query.py)") + table(rows) + "\n"
+    emit(text, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

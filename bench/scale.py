@@ -1,0 +1,259 @@
+"""Scale: FAISS kinds at 100k and 1M chunks (recall@10 vs exact, build time, memory, latency), the cost of
+an incremental add, BM25 build memory, bytes per chunk, opening RSS and `ask` latency at that size.
+
+    python bench/scale.py /work/shared/data/arcd/arcd.json [--sizes 100000 1000000] [--batch 250000]
+                          [--kinds flat flat-fp16 hnsw hnsw-fp16 ivf] [--work DIR] [--out FILE]
+
+Embedding a million real chunks takes about a day here, so the corpus is synthetic but made of real
+material (``bench/common.synthetic_additions``): chunk texts are 3-6 ARCD sentences drawn at random
+(so BM25 and the chunk store are full size), passage and sentence vectors are real e5 vectors of ARCD
+chunks and sentences, each mixed with a random share of another and Gaussian noise, renormalised.
+Queries are the real e5 vectors of the ARCD questions. The index is built through the real
+``Index.apply`` in batches of ``--batch`` chunks (auto kind), so every batch after the first is an
+incremental add. Recall@10 is the share of the exact top 10 (brute force over all vectors) that a
+kind returns; latency is one query at a time, one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+from common import (
+    dir_bytes,
+    emit,
+    header,
+    hwm_mib,
+    percentiles,
+    real_vectors,
+    reset_peak_rss,
+    rss_mib,
+    synthetic_additions,
+    table,
+)
+
+from qa import ann
+from qa.chunk import ChunkSettings
+from qa.index import Index
+from qa.lexical import BM25
+from qa.retrieve import SearchOptions, search
+from qa.text import detect_language
+
+SWEEP = {"hnsw": [16, 32, 64, 128, 256], "hnsw-fp16": [64, 128, 256], "ivf": [8, 16, 32, 64, 128]}
+
+
+def status_mib(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 10, block: int = 200_000) -> np.ndarray:
+    best_s = np.full((len(queries), 0), -np.inf, np.float32)
+    best_i = np.zeros((len(queries), 0), np.int64)
+    for a in range(0, len(vectors), block):
+        s = queries @ np.asarray(vectors[a : a + block], np.float32).T
+        i = np.argpartition(-s, k, axis=1)[:, :k]
+        best_s = np.hstack([best_s, np.take_along_axis(s, i, 1)])
+        best_i = np.hstack([best_i, i + a])
+        keep = np.argsort(-best_s, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(best_s, keep, 1), np.take_along_axis(best_i, keep, 1)
+    return best_i
+
+
+def recall(found: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.mean([len(set(f.tolist()) & set(e.tolist())) / len(e) for f, e in zip(found, exact)]))
+
+
+def latency(index, queries: np.ndarray, k: int = 50, n: int = 200) -> float:
+    ms = []
+    for q in queries[:n]:
+        t = time.perf_counter()
+        ann.search(index, q[None, :], k)
+        ms.append((time.perf_counter() - t) * 1000)
+    return percentiles(ms)["p50 ms"]
+
+
+def set_param(index, kind: str, value: int) -> None:
+    if kind.startswith("hnsw"):
+        index.hnsw.efSearch = value
+    elif kind == "ivf":
+        index.nprobe = value
+
+
+def kinds_table(n: int, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray, kinds: list[str],
+                built: dict) -> list[dict]:
+    rows = []
+    for kind in kinds:
+        if kind in built:
+            index, seconds = built[kind]
+        else:
+            t = time.perf_counter()
+            index = ann.build(kind, vectors)
+            seconds = time.perf_counter() - t
+        size = len(faiss.serialize_index(index)) if kind != "flat" else vectors.nbytes
+        _, found = ann.search(index, queries, 10)
+        default = {"n": n, "kind": kind, "build s": seconds, "bytes/vector": size / n,
+                   "recall@10": recall(found, exact), "p50 ms (k=50)": latency(index, queries)}
+        setting = ("efSearch", ann.EF_SEARCH) if kind.startswith("hnsw") else \
+            ("nprobe", ann.NPROBE) if kind == "ivf" else ("", "")
+        rows.append({**default, "search parameter": f"{setting[0]} {setting[1]} (default)".strip()})
+        for value in SWEEP.get(kind, []):
+            if value == setting[1]:
+                continue
+            set_param(index, kind, value)
+            _, found = ann.search(index, queries, 10)
+            rows.append({"n": n, "kind": kind, "search parameter": f"{setting[0]} {value}",
+                         "recall@10": recall(found, exact), "p50 ms (k=50)": latency(index, queries)})
+        set_param(index, kind, setting[1]) if setting[0] else None
+        del index
+    return rows
+
+
+def build_index(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
+    index = Index.create(folder, "e5-small", 384, ChunkSettings())
+    rows = []
+    for additions in synthetic_additions(real, n, seed=n, batch=batch):
+        before = len(index.snapshot)
+        reset_peak_rss()
+        t = time.perf_counter()
+        index.apply(additions, set())
+        rows.append({"index before": before, "chunks added": sum(len(a.chunks) for a in additions),
+                     "kind": index.snapshot.manifest["ann"], "apply s": time.perf_counter() - t,
+                     "peak RSS MiB": hwm_mib()})
+        print(f"  applied {len(index.snapshot)} / {n} in {rows[-1]['apply s']:.0f}s", file=sys.stderr, flush=True)
+        del additions
+    return rows
+
+
+def small_add(folder: Path, real: dict, n: int) -> dict:
+    index = Index.open(folder, verify=False)
+    [additions] = list(synthetic_additions(real, 10, seed=n + 1))
+    reset_peak_rss()
+    t = time.perf_counter()
+    index.apply(additions, set())
+    return {"index before": n, "chunks added": 10, "kind": index.snapshot.manifest["ann"],
+            "apply s": time.perf_counter() - t, "peak RSS MiB": hwm_mib()}
+
+
+def bm25_build(folder: Path) -> dict:
+    snap = Index.open(folder, verify=False).snapshot
+    tokens, offsets = np.asarray(snap.bm25.tokens), np.asarray(snap.bm25.token_offsets)
+    reset_peak_rss()
+    base = rss_mib()
+    t = time.perf_counter()
+    BM25.from_ids(tokens, offsets, snap.bm25.vocab)
+    return {"chunks": len(snap), "tokens": len(tokens), "vocabulary": len(snap.bm25.vocab),
+            "BM25 build s": time.perf_counter() - t, "peak RSS above start MiB": hwm_mib() - base}
+
+
+def open_and_query(folder: Path, real: dict, questions: int) -> tuple[dict, list[dict]]:
+    from qa import Assistant
+    from qa.lexical import tokenize
+
+    reset_peak_rss()
+    before = {k: status_mib(k) for k in ("RssAnon", "RssFile")}
+    t = time.perf_counter()
+    assistant = Assistant.open(folder)
+    open_s = time.perf_counter() - t
+    snap = assistant.index.snapshot
+    after_open = {k: status_mib(k) for k in ("RssAnon", "RssFile")}
+    qs = [str(q) for q in real["questions"][:questions]]
+    vecs = real["question_vectors"][:questions]
+    times = {"embed (baseline)": [], "search (retrieval only)": [], "search": [], "ask": []}
+    assistant.ask(qs[0])
+    for q, v in zip(qs, vecs):
+        t = time.perf_counter()
+        assistant.embedder.embed_queries([q])
+        times["embed (baseline)"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        search(snap, v, tokenize(q), detect_language(q), SearchOptions())
+        times["search (retrieval only)"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        assistant.search(q)
+        times["search"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        assistant.ask(q)
+        times["ask"].append((time.perf_counter() - t) * 1000)
+    after = {k: status_mib(k) for k in ("RssAnon", "RssFile")}
+    files = dir_bytes(snap.folder)
+    opened = {"chunks": len(snap), "kind": snap.manifest["ann"], "open s (with checksums)": open_s,
+              "RssAnon after open MiB": after_open["RssAnon"] - before["RssAnon"],
+              "RssFile after open MiB": after_open["RssFile"] - before["RssFile"],
+              f"RssFile after {questions} asks MiB": after["RssFile"] - before["RssFile"],
+              "chunks.jsonl MiB": files.get("chunks.jsonl", 0) / 2**20}
+    base = np.median(times["embed (baseline)"])
+    lat = [{"chunks": len(snap), "operation": k, **percentiles(v),
+            "p50 / embed p50": np.median(v) / base} for k, v in times.items()]
+    return opened, lat
+
+
+def bytes_per_chunk(folder: Path, n: int) -> dict:
+    snap_dir = next(folder.glob("gen-*"))
+    groups: dict[str, int] = {}
+    for name, size in dir_bytes(snap_dir).items():
+        key = ("FAISS (" + name.split("/")[0] + ")" if name.startswith("ann-") else
+               "BM25 matrix + vocabulary" if name.startswith("bm25/") and "token" not in name else
+               "BM25 token ids (for adds)" if name.startswith("bm25/") else
+               "chunk store (chunks.jsonl + offsets)" if name in ("chunks.jsonl", "offsets.npy") else
+               "passage vectors (fp32)" if name == "vectors.npy" else
+               "sentence vectors (fp16) + offsets" if name.startswith("sentence_") else "other")
+        groups[key] = groups.get(key, 0) + size
+    row = {"chunks": n, **{k: v / n for k, v in sorted(groups.items())}}
+    row["total"] = sum(groups.values()) / n
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("arcd", type=Path)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    ap.add_argument("--batch", type=int, default=250_000)
+    ap.add_argument("--kinds", nargs="*", default=["flat", "flat-fp16", "hnsw", "hnsw-fp16", "ivf"])
+    ap.add_argument("--questions", type=int, default=100, help="questions for the ask/search latency")
+    ap.add_argument("--work", type=Path, default=None, help="keep the built indexes here (default: temporary)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    real = real_vectors(args.arcd)
+    queries = real["question_vectors"]
+    work = args.work or Path(tempfile.mkdtemp(prefix="qa-scale-"))
+    text = header("Scale (bench/scale.py)")
+    text += (f"Synthetic corpora from real ARCD material (see the script's docstring); {len(queries)} real ARCD "
+             f"question vectors as queries; indexes in {work}.\n")
+    emit(text, args.out)
+    for n in args.sizes:
+        folder = work / f"synthetic-{n}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        applies = build_index(folder, real, n, args.batch)
+        applies.append(small_add(folder, real, n))
+        emit(f"\n### {n} chunks: building through Index.apply (auto kind), then a 10-chunk add\n\n"
+             + table(applies), args.out)
+        emit("\nBM25 rebuilt from the stored token ids:\n\n" + table([bm25_build(folder)]), args.out)
+        emit("\nBytes per chunk on disk:\n\n" + table([bytes_per_chunk(folder, n)]), args.out)
+        opened, lat = open_and_query(folder, real, args.questions)
+        emit("\nOpening (Assistant.open, checksums verified) and memory:\n\n" + table([opened]), args.out)
+        emit(f"\nQuery latency at {n} chunks ({args.questions} ARCD questions, auto kind):\n\n" + table(lat),
+             args.out)
+        snap = Index.open(folder, verify=False).snapshot
+        vectors = np.ascontiguousarray(snap.vectors, dtype=np.float32)
+        exact = exact_top(vectors, queries)
+        built = {}
+        part = snap.parts.get("ar")
+        if part is not None and snap.manifest["ann"] in args.kinds and len(part[1]) == len(snap):
+            built[snap.manifest["ann"]] = (part[0], float("nan"))  # built incrementally above
+        rows = kinds_table(len(snap), vectors, queries, exact, args.kinds, built)
+        emit(f"\nIndex kinds at {len(snap)} vectors (build s = nan: built incrementally by the applies above):\n\n"
+             + table(rows), args.out)
+        del snap, vectors
+
+
+if __name__ == "__main__":
+    sys.exit(main())
