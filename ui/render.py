@@ -30,8 +30,12 @@ def direction(text: str) -> str:
 
 
 def lines(text: str) -> str:
-    """Each non-empty line of ``text`` as an escaped paragraph with its own direction."""
-    return "".join(f'<p dir="auto">{esc(line)}</p>' for line in str(text).split("\n") if line.strip())
+    """Each non-empty line of ``text`` as an escaped paragraph with its own direction.
+
+    Every kind of line break goes, carriage returns included: the chat renders a message as Markdown and
+    an HTML block ends at a blank line, so two carriage returns left in a document's sentence would let
+    the rest of it be read as Markdown (links, images, emphasis)."""
+    return "".join(f'<p dir="auto">{esc(line)}</p>' for line in str(text).splitlines() if line.strip())
 
 
 def question_html(question: str) -> str:
