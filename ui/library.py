@@ -24,6 +24,7 @@ from qa.load import READERS, file_hash
 
 SUFFIXES = tuple(sorted(READERS))
 MAX_NAME_CHARS = 100
+MAX_NAME_BYTES = 200  # UTF-8; file systems allow 255, and 100 characters of a 4-byte script would not fit
 DEFAULT_MAX_UPLOAD_BYTES = 20_000_000
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
@@ -68,8 +69,14 @@ def safe_name(name: str) -> str:
     if not dot:
         stem, suffix = name, ""
     suffix = suffix.lower()[:10]
-    stem = stem.strip(" .").replace("..", "_")[: MAX_NAME_CHARS - len(suffix) - 1].strip(" .") or "upload"
+    stem = _fit(stem.strip(" .").replace("..", "_"), f".{suffix}").strip(" .") or "upload"
     return f"{stem}.{suffix}" if suffix else stem
+
+
+def _fit(stem: str, tail: str) -> str:
+    """``stem`` cut so that ``stem + tail`` has at most MAX_NAME_CHARS characters and MAX_NAME_BYTES bytes."""
+    stem = stem[: MAX_NAME_CHARS - len(tail)]
+    return stem.encode("utf-8")[: MAX_NAME_BYTES - len(tail.encode("utf-8"))].decode("utf-8", "ignore")
 
 
 def check_upload(name: str, size: int | None, max_bytes: int) -> None:
@@ -118,7 +125,7 @@ class Library:
             check_upload(name, size, self.max_upload_bytes)
             stem, suffix = Path(final).stem, Path(final).suffix
             for n in range(1, 10_000):
-                target = self.folder / (final if n == 1 else f"{stem}-{n}{suffix}")
+                target = self.folder / (final if n == 1 else f"{_fit(stem, f'-{n}{suffix}')}-{n}{suffix}")
                 if target.resolve().parent != self.folder:
                     raise UploadError(name, "invalid file name")
                 if not target.exists():
