@@ -53,8 +53,9 @@ def build_corpus_index(dataset: EvalSet, folder: Path, config: EvalConfig) -> tu
     assistant = Assistant.create_or_open(folder, config.embedder, config.chunking)
     report = assistant.add([source])
     seconds = round(report.seconds, 3)
-    return assistant, {"chunks": report.chunks, "seconds": seconds,
-                       "chunks_per_s": round(report.chunks / seconds, 2) if seconds else 0.0}
+    # A reused index embeds nothing: its speed is unknown, not zero.
+    return assistant, {"chunks": len(assistant.index.snapshot), "new_chunks": report.chunks, "seconds": seconds,
+                       "chunks_per_s": round(report.chunks / seconds, 2) if report.chunks else None}
 
 
 class _Gold:
@@ -168,7 +169,8 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
             assistant, index_stats = build_corpus_index(dataset, index_dir or Path(tmp) / "index", config)
         else:
             assistant = Assistant.open(index_dir or Path("embeddings"), embedder=config.embedder)
-            index_stats = {"chunks": len(assistant.index.snapshot), "seconds": None, "chunks_per_s": None}
+            index_stats = {"chunks": len(assistant.index.snapshot), "new_chunks": 0, "seconds": None,
+                           "chunks_per_s": None}
         gold = _Gold(assistant, dataset.kind)
         langs = assistant.info()["chunks_by_language"]
         corpus_lang = max(langs, key=langs.get) if langs else "none"
