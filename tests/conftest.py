@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests import netguard
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -42,3 +47,30 @@ def mixed_assistant(tmp_path_factory, mixed_corpus):
     from qa import Assistant
 
     return Assistant.build([mixed_corpus], tmp_path_factory.mktemp("mixed-index") / "index")
+
+
+# --- Nothing phones home (issue 6): outbound network is blocked for the whole suite, loopback only. ---
+# Installed at import, before any test module is collected, in this process and (through a
+# sitecustomize on PYTHONPATH) in every Python subprocess the tests start; Chromium runs with its
+# background networking off and test_ui_browser checks the hosts the page contacts.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+_NETGUARD = Path(tempfile.mkdtemp(prefix="qa-netguard-"))
+atexit.register(shutil.rmtree, _NETGUARD, ignore_errors=True)
+os.environ[netguard.LOG_ENV] = str(_NETGUARD / "blocked.log")
+os.environ.update(netguard.child_env(_NETGUARD / "site"))
+netguard.install()
+_netguard_seen = 0
+
+
+@pytest.fixture(autouse=True)
+def _no_outbound_network():
+    """Fail the test during which anything (even a library that swallows the error) tried to go out."""
+    global _netguard_seen
+    yield
+    log = Path(os.environ[netguard.LOG_ENV])
+    lines = log.read_text("utf-8").splitlines() if log.exists() else []
+    new, _netguard_seen = lines[_netguard_seen:], len(lines)
+    if new:
+        pytest.fail("outbound network attempts were blocked during this test:\n" + "\n".join(new[:20]))

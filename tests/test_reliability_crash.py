@@ -98,9 +98,10 @@ def copy_index(corpus, name: str) -> Path:
 
 
 def start(corpus, index: Path, mode: str) -> subprocess.Popen:
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])  # keeps the network guard's
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(index), str(corpus["new"]), mode], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": path})
     line = proc.stdout.readline()
     assert line.strip() == "READY", line + proc.stderr.read()
     return proc
