@@ -7,9 +7,11 @@ Questions are real ARCD questions. Per corpus it times, interleaved question by 
 ``embed`` (the question's e5 vector alone: the baseline every other row is compared with),
 ``search`` and ``ask`` as the CLI/HTTP API run them (embedding included), and the same two with the
 question vector precomputed (``retrieval only``), so the ratio shows what retrieval and answer
-selection add on top of the embedder. ``--before REV`` also times ``qa/retrieve.py`` as it was at
-git revision REV (the per-row Python loops and full-corpus masks this work replaced), on the same
-snapshot and questions, through the bm25s scorer that revision used.
+selection add on top of the embedder. ``p50 CPU ms`` is the process's CPU time per call (all its
+threads): the work done, which waiting for a core shared with other processes does not inflate.
+``--before REV`` also times ``qa/retrieve.py`` as it was at git revision REV (the per-row Python
+loops and full-corpus masks this work replaced), on the same snapshot and questions, through the
+bm25s scorer that revision used.
 The synthetic corpus is built by ``bench/common.synthetic_additions`` (resampled ARCD sentences and
 perturbed real vectors) through the real ``Index.apply``.
 """
@@ -122,18 +124,20 @@ def measure(folder: Path, questions: list[str], vectors: np.ndarray, before) -> 
     for fn in runs.values():  # warm-up: page in the model, the maps, the caches
         fn(questions[0])
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for i, q in enumerate(questions):
         for name in names[i % len(names):] + names[: i % len(names)]:
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             runs[name](q)
             times[name].append((time.perf_counter() - t) * 1000)
+            cpu[name].append((time.process_time() - c) * 1000)
     base = np.median(times["embed (baseline)"])
     rows = []
     for name, ms in times.items():
         p = percentiles(ms)
         rows.append({"corpus": f"{folder.name} ({len(snap)} chunks)", "operation": name, **p,
-                     "p50 / embed p50": p["p50 ms"] / base})
+                     "p50 CPU ms": float(np.median(cpu[name])), "p50 / embed p50": p["p50 ms"] / base})
     return rows
 
 

@@ -17,6 +17,7 @@ kind returns; latency is one query at a time, one thread.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -45,7 +46,7 @@ from qa.lexical import BM25
 from qa.retrieve import SearchOptions, search
 from qa.text import detect_language
 
-SWEEP = {"hnsw": [16, 32, 64, 128, 256], "hnsw-fp16": [64, 128, 256], "ivf": [8, 16, 32, 64, 128]}
+SWEEP = {"hnsw": [32, 64, 128, 256, 512], "hnsw-fp16": [128, 256, 512], "ivf": [16, 32, 64, 128, 256]}
 
 
 def status_mib(key: str) -> float:
@@ -53,6 +54,20 @@ def status_mib(key: str) -> float:
         if line.startswith(key):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def mapped_rss(top: int = 6) -> str:
+    """The file mappings holding the most resident memory, from /proc/self/smaps: name (MiB)."""
+    rss: dict[str, int] = {}
+    name = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and len(parts) >= 5:
+            name = parts[5] if len(parts) > 5 else None
+        elif parts and parts[0] == "Rss:" and name and name.startswith("/"):
+            rss[name] = rss.get(name, 0) + int(parts[1])
+    best = sorted(rss.items(), key=lambda x: -x[1])[:top]
+    return "; ".join(f"{Path(k).parent.name}/{Path(k).name} {v / 1024:.0f}" for k, v in best)
 
 
 def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 10, block: int = 200_000) -> np.ndarray:
@@ -167,36 +182,36 @@ def open_and_query(folder: Path, real: dict, questions: int) -> tuple[dict, list
     after_open = {k: status_mib(k) for k in ("RssAnon", "RssFile")}
     qs = [str(q) for q in real["questions"][:questions]]
     vecs = real["question_vectors"][:questions]
-    times = {"embed (baseline)": [], "search (retrieval only)": [], "search": [], "ask": []}
+    ops = {"embed (baseline)": lambda q, v: assistant.embedder.embed_queries([q]),
+           "search (retrieval only)": lambda q, v: search(snap, v, tokenize(q), detect_language(q), SearchOptions()),
+           "search": lambda q, v: assistant.search(q),
+           "ask": lambda q, v: assistant.ask(q)}
+    times = {k: [] for k in ops}
+    cpu = {k: [] for k in ops}
     assistant.ask(qs[0])
     for q, v in zip(qs, vecs):
-        t = time.perf_counter()
-        assistant.embedder.embed_queries([q])
-        times["embed (baseline)"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        search(snap, v, tokenize(q), detect_language(q), SearchOptions())
-        times["search (retrieval only)"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        assistant.search(q)
-        times["search"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        assistant.ask(q)
-        times["ask"].append((time.perf_counter() - t) * 1000)
+        for name, fn in ops.items():
+            c, t = time.process_time(), time.perf_counter()
+            fn(q, v)
+            times[name].append((time.perf_counter() - t) * 1000)
+            cpu[name].append((time.process_time() - c) * 1000)
     after = {k: status_mib(k) for k in ("RssAnon", "RssFile")}
     files = dir_bytes(snap.folder)
     opened = {"chunks": len(snap), "kind": snap.manifest["ann"], "open s (with checksums)": open_s,
               "RssAnon after open MiB": after_open["RssAnon"] - before["RssAnon"],
               "RssFile after open MiB": after_open["RssFile"] - before["RssFile"],
               f"RssFile after {questions} asks MiB": after["RssFile"] - before["RssFile"],
-              "chunks.jsonl MiB": files.get("chunks.jsonl", 0) / 2**20}
+              "chunks.jsonl MiB": files.get("chunks.jsonl", 0) / 2**20,
+              "largest file mappings after the asks (MiB)": mapped_rss()}
     base = np.median(times["embed (baseline)"])
-    lat = [{"chunks": len(snap), "operation": k, **percentiles(v),
+    lat = [{"chunks": len(snap), "operation": k, **percentiles(v), "p50 CPU ms": float(np.median(cpu[k])),
             "p50 / embed p50": np.median(v) / base} for k, v in times.items()]
     return opened, lat
 
 
-def bytes_per_chunk(folder: Path, n: int) -> dict:
+def bytes_per_chunk(folder: Path) -> dict:
     snap_dir = next(folder.glob("gen-*"))
+    n = json.loads((snap_dir / "manifest.json").read_text())["chunks"]
     groups: dict[str, int] = {}
     for name, size in dir_bytes(snap_dir).items():
         key = ("FAISS (" + name.split("/")[0] + ")" if name.startswith("ann-") else
@@ -237,7 +252,7 @@ def main() -> None:
         emit(f"\n### {n} chunks: building through Index.apply (auto kind), then a 10-chunk add\n\n"
              + table(applies), args.out)
         emit("\nBM25 rebuilt from the stored token ids:\n\n" + table([bm25_build(folder)]), args.out)
-        emit("\nBytes per chunk on disk:\n\n" + table([bytes_per_chunk(folder, n)]), args.out)
+        emit("\nBytes per chunk on disk:\n\n" + table([bytes_per_chunk(folder)]), args.out)
         opened, lat = open_and_query(folder, real, args.questions)
         emit("\nOpening (Assistant.open, checksums verified) and memory:\n\n" + table([opened]), args.out)
         emit(f"\nQuery latency at {n} chunks ({args.questions} ARCD questions, auto kind):\n\n" + table(lat),

@@ -35,9 +35,9 @@ import numpy as np  # noqa: E402
 Index = faiss.Index
 EXACT_LIMIT = 50_000
 HNSW_M = 32
-EF_CONSTRUCTION = 80
-EF_SEARCH = 128
-NPROBE = 32
+EF_CONSTRUCTION = 200
+EF_SEARCH = 256
+NPROBE = 64
 ANN_FILE = "ann.faiss"
 _BUILD_THREADS = os.cpu_count() or 1
 

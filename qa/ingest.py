@@ -143,10 +143,10 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: 
         chunk_slots = pool.slots(c.text for c in chunks) if settings.passage_vectors == "embedded" else None
         plans.append((doc, digest, chunks, picks, sentence_slots, chunk_slots))
     n_texts = len(pool._slot)
+    if progress and documents:
+        progress(0 if n_texts else total, total)  # starts the clock of a progress bar before the first batch
     report = (lambda done: progress(total * done // n_texts, total)) if progress and n_texts else None
     vectors = pool.embed(embedder, report)
-    if progress and not n_texts and documents:
-        progress(total, total)
     additions = []
     for doc, digest, chunks, picks, sentence_slots, chunk_slots in plans:
         sent_vectors = vectors[sentence_slots]
