@@ -32,6 +32,9 @@ GOOD = {
                               "<body onload=\"alert('x')\"><p>The harbour of Asilah has 120 fishing boats.</p>"
                               "<script type=module>import('//evil.example/x.js')</script>"
                               "<noscript>Enable JavaScript</noscript><p>Boats leave at dawn.</p></body></html>",
+    # Lone surrogate escapes: valid JSON, but no UTF-8 can hold them (they once crashed the whole ingest).
+    "escaped_surrogates.json": '{"title": "Safi \\ud800 port", "text": "The port of Safi has 40 cranes \\udfff.", '
+                               '"metadata": {"\\udc00": ["\\ud83d"]}}',
 }
 
 
@@ -149,6 +152,7 @@ def test_one_ingest_of_hostile_and_good_files(indexed, hostile, tmp_path):
     assert "1864" in a.ask("When was the Cap Spartel lighthouse lit?").text
     assert "1864" in a.ask("متى أضيئت منارة كاب سبارتيل؟").text
     assert "120" in a.ask("How many fishing boats does the harbour of Asilah have?").text
+    assert "40 cranes \ufffd" in a.ask("How many cranes does the port of Safi have?").text
     page = next(d for d in after.values() if d["path"].endswith("page_with_scripts.html"))
     assert page["title"].startswith("Harbour") and page["title"].endswith("notes")  # text; escaped when shown
     html_text = " ".join(after_chunks[page["id"]])
