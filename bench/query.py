@@ -1,7 +1,7 @@
 """Query latency: `search` and `ask` on the seed corpus and on a synthetic 10k-chunk corpus.
 
     python bench/query.py /work/shared/data/arcd/arcd.json [--sizes 10000] [--questions 200]
-                          [--before REV] [--out docs/bench-results.md]
+                          [--index DIR ...] [--before REV] [--out FILE]
 
 Questions are real ARCD questions. Per corpus it times, interleaved question by question:
 ``embed`` (the question's e5 vector alone: the baseline every other row is compared with),
@@ -146,6 +146,8 @@ def main() -> None:
     ap.add_argument("arcd", type=Path)
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000])
     ap.add_argument("--questions", type=int, default=200)
+    ap.add_argument("--index", type=Path, action="append", default=[],
+                    help="also time this existing index (e.g. one bench/scale.py --work DIR kept)")
     ap.add_argument("--before", default=None, help="git revision whose qa/retrieve.py to time too")
     ap.add_argument("--out", type=Path, default=None, help="append the result (Markdown) to this file")
     args = ap.parse_args()
@@ -156,7 +158,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        folders = [seed_index(work)] + [synthetic_index(work, real, n) for n in args.sizes]
+        folders = [seed_index(work)] + [synthetic_index(work, real, n) for n in args.sizes] + args.index
         for folder in folders:
             rows += measure(folder, questions, vectors, before)
     text = header("Query latency (bench/query.py)") + table(rows) + "\n"

@@ -21,6 +21,7 @@ import json
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 10, block: int 
     best_i = np.zeros((len(queries), 0), np.int64)
     for a in range(0, len(vectors), block):
         s = queries @ np.asarray(vectors[a : a + block], np.float32).T
-        i = np.argpartition(-s, k, axis=1)[:, :k]
+        i = np.argpartition(-s, min(k, s.shape[1] - 1), axis=1)[:, :k]
         best_s = np.hstack([best_s, np.take_along_axis(s, i, 1)])
         best_i = np.hstack([best_i, i + a])
         keep = np.argsort(-best_s, axis=1)[:, :k]
@@ -107,6 +108,7 @@ def kinds_table(n: int, vectors: np.ndarray, queries: np.ndarray, exact: np.ndar
                 built: dict) -> list[dict]:
     rows = []
     for kind in kinds:
+        print(f"  {kind}: {table(rows)}" if rows else f"  {kind} ...", file=sys.stderr, flush=True)
         if kind in built:
             index, seconds = built[kind]
         else:
@@ -132,6 +134,24 @@ def kinds_table(n: int, vectors: np.ndarray, queries: np.ndarray, exact: np.ndar
     return rows
 
 
+class AnonPeak:
+    """Highest RssAnon (memory the process owns, not mapped files) seen while the block runs."""
+
+    def __enter__(self):
+        self.peak, self._stop = status_mib("RssAnon"), threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, status_mib("RssAnon"))
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def build_index(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
     index = Index.create(folder, "e5-small", 384, ChunkSettings())
     rows = []
@@ -139,10 +159,11 @@ def build_index(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
         before = len(index.snapshot)
         reset_peak_rss()
         t = time.perf_counter()
-        index.apply(additions, set())
+        with AnonPeak() as anon:
+            index.apply(additions, set())
         rows.append({"index before": before, "chunks added": sum(len(a.chunks) for a in additions),
                      "kind": index.snapshot.manifest["ann"], "apply s": time.perf_counter() - t,
-                     "peak RSS MiB": hwm_mib()})
+                     "peak RSS MiB (incl. mapped files)": hwm_mib(), "peak RssAnon MiB": anon.peak})
         print(f"  applied {len(index.snapshot)} / {n} in {rows[-1]['apply s']:.0f}s", file=sys.stderr, flush=True)
         del additions
     return rows
@@ -151,11 +172,14 @@ def build_index(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
 def small_add(folder: Path, real: dict, n: int) -> dict:
     index = Index.open(folder, verify=False)
     [additions] = list(synthetic_additions(real, 10, seed=n + 1))
+    before = len(index.snapshot)
     reset_peak_rss()
     t = time.perf_counter()
-    index.apply(additions, set())
-    return {"index before": n, "chunks added": 10, "kind": index.snapshot.manifest["ann"],
-            "apply s": time.perf_counter() - t, "peak RSS MiB": hwm_mib()}
+    with AnonPeak() as anon:
+        index.apply(additions, set())
+    return {"index before": before, "chunks added": 10, "kind": index.snapshot.manifest["ann"],
+            "apply s": time.perf_counter() - t, "peak RSS MiB (incl. mapped files)": hwm_mib(),
+            "peak RssAnon MiB": anon.peak}
 
 
 def bm25_build(folder: Path) -> dict:
@@ -234,6 +258,7 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="*", default=["flat", "flat-fp16", "hnsw", "hnsw-fp16", "ivf"])
     ap.add_argument("--questions", type=int, default=100, help="questions for the ask/search latency")
     ap.add_argument("--work", type=Path, default=None, help="keep the built indexes here (default: temporary)")
+    ap.add_argument("--reuse", action="store_true", help="reuse an index of that size already in --work")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     real = real_vectors(args.arcd)
@@ -245,9 +270,11 @@ def main() -> None:
     emit(text, args.out)
     for n in args.sizes:
         folder = work / f"synthetic-{n}"
-        if folder.exists():
-            shutil.rmtree(folder)
-        applies = build_index(folder, real, n, args.batch)
+        if args.reuse and (folder / "CURRENT").exists():
+            applies = []
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            applies = build_index(folder, real, n, args.batch)
         applies.append(small_add(folder, real, n))
         emit(f"\n### {n} chunks: building through Index.apply (auto kind), then a 10-chunk add\n\n"
              + table(applies), args.out)

@@ -122,9 +122,12 @@ def _open_snapshot(gen: Path, verify: bool, parts: dict | None = None) -> Snapsh
     langs = np.load(gen / "langs.npy")
     if parts is None:
         parts = _load_parts(gen, vectors, langs, manifest["ann"])
+    sentence_vectors = np.load(gen / "sentence_vectors.npy", mmap_mode="r")
+    for mapped in (vectors, sentence_vectors):
+        store.random_access(mapped)
     return Snapshot(
         folder=gen, manifest=manifest, chunks=store.ChunkStore(gen), vectors=vectors,
-        sentence_vectors=np.load(gen / "sentence_vectors.npy", mmap_mode="r"),
+        sentence_vectors=sentence_vectors,
         sentence_offsets=np.load(gen / "sentence_offsets.npy"), langs=langs,
         doc_rows=np.load(gen / "doc_rows.npy"), bm25=BM25.load(gen / "bm25"),
         parts=parts,
@@ -237,24 +240,38 @@ def _write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_r
     return _open_snapshot(gen, verify=False, parts=parts)
 
 
-_BLOCK = 1 << 16  # rows copied per step
+def _write_rows(path: Path, dtype: type, dim: int, n: int, old_path: Path | None, old_runs: list[tuple[int, int]],
+                new: list[np.ndarray]) -> None:
+    """An .npy of ``n`` rows: the row ranges ``old_runs`` of ``old_path`` copied by the kernel (no map, no
+    Python copy of old rows), then ``new``. Returns nothing; open the result with ``np.load``."""
+    row = np.dtype(dtype).itemsize * dim
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                 "fortran_order": False, "shape": (n, dim)})
+        f.flush()
+        if old_runs:
+            with open(old_path, "rb") as src:
+                base = _npy_data_offset(src)
+                for a, b in old_runs:
+                    store.copy_range(src.fileno(), f.fileno(), base + a * row, base + b * row)
+        for v in new:
+            f.write(np.ascontiguousarray(np.asarray(v, np.float32).reshape(-1, dim), dtype).tobytes())
+
+
+def _npy_data_offset(f) -> int:
+    version = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    read(f)
+    return f.tell()
 
 
 def _write_vectors(staging: Path, old: Snapshot | None, keep_rows: np.ndarray, additions: list[Addition],
                    dim: int) -> np.ndarray:
     new = [np.asarray(a.vectors, dtype=np.float32).reshape(-1, dim) for a in additions]
-    n = len(keep_rows) + sum(len(v) for v in new)
-    out = np.lib.format.open_memmap(staging / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
-    at = 0
-    for i in range(0, len(keep_rows), _BLOCK):
-        rows = keep_rows[i : i + _BLOCK]
-        out[at : at + len(rows)] = old.vectors[rows]
-        at += len(rows)
-    for v in new:
-        out[at : at + len(v)] = v
-        at += len(v)
-    out.flush()
-    return out
+    first, end = store.runs(keep_rows)
+    _write_rows(staging / "vectors.npy", np.float32, dim, len(keep_rows) + sum(len(v) for v in new),
+                old.folder / "vectors.npy" if old is not None else None, list(zip(first.tolist(), end.tolist())), new)
+    return np.load(staging / "vectors.npy", mmap_mode="r")
 
 
 def _write_sentence_vectors(staging: Path, old: Snapshot | None, keep_rows: np.ndarray,
@@ -264,20 +281,11 @@ def _write_sentence_vectors(staging: Path, old: Snapshot | None, keep_rows: np.n
     counts += [np.asarray([len(v) for v in a.sentence_vectors], np.int64) for a in additions]
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
     np.save(staging / "sentence_offsets.npy", offsets)
-    out = np.lib.format.open_memmap(staging / "sentence_vectors.npy", mode="w+", dtype=np.float16,
-                                    shape=(int(offsets[-1]), dim))
-    at = 0
     first, end = store.runs(keep_rows)
-    for a, b in zip(old.sentence_offsets[first].tolist(), old.sentence_offsets[end].tolist()) if len(first) else ():
-        for x in range(a, b, _BLOCK):
-            y = min(b, x + _BLOCK)
-            out[at : at + y - x] = old.sentence_vectors[x:y]
-            at += y - x
-    for addition in additions:
-        for v in addition.sentence_vectors:
-            out[at : at + len(v)] = np.asarray(v, np.float32).reshape(-1, dim)
-            at += len(v)
-    out.flush()
+    old_runs = list(zip(old.sentence_offsets[first].tolist(), old.sentence_offsets[end].tolist())) if len(first) else []
+    _write_rows(staging / "sentence_vectors.npy", np.float16, dim, int(offsets[-1]),
+                old.folder / "sentence_vectors.npy" if old is not None else None, old_runs,
+                [v for a in additions for v in a.sentence_vectors])
 
 
 def _build_bm25(old: Snapshot | None, keep_rows: np.ndarray, additions: list[Addition]) -> BM25:

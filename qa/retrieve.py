@@ -149,8 +149,10 @@ def lexical(snap: Snapshot, tokens: list[str], lang: str, options: SearchOptions
     scores = snap.bm25.scores(tokens)
     rows = np.flatnonzero(scores > 0)  # only chunks sharing a term with the question
     names, codes = snap.lang_codes
-    wanted = [i for i, name in enumerate(names) if name == lang and (options.langs is None or name in options.langs)]
-    rows = rows[np.isin(codes[rows], wanted)]
+    if lang not in names or (options.langs is not None and lang not in options.langs):
+        rows = rows[:0]
+    elif len(names) > 1:  # a one-language corpus needs no per-row test
+        rows = rows[codes[rows] == names.index(lang)]
     allowed = allowed_rows(snap, options)
     if allowed is not None:
         rows = rows[np.isin(rows, allowed)]

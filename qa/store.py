@@ -148,11 +148,9 @@ def write_chunks(staging: Path, lines: Iterable[bytes], old: ChunkStore | None =
     with open(staging / "chunks.jsonl", "wb") as f:
         if old is not None and keep_rows is not None and len(keep_rows):
             starts, ends = old.byte_ranges(keep_rows)
-            view = memoryview(old._map)
+            f.flush()
             for a, b in zip(starts.tolist(), ends.tolist()):
-                for x in range(a, b, 1 << 26):
-                    f.write(view[x : min(b, x + (1 << 26))])
-            view.release()
+                copy_range(old._file.fileno(), f.fileno(), a, b)
             lengths = np.diff(old._offsets)[keep_rows]
             parts.append(np.cumsum(lengths, dtype=np.int64))
         base = int(parts[-1][-1])
@@ -164,6 +162,26 @@ def write_chunks(staging: Path, lines: Iterable[bytes], old: ChunkStore | None =
     offsets = np.concatenate(parts)
     np.save(staging / "offsets.npy", offsets)
     return len(offsets) - 1
+
+
+def copy_range(src: int, dst: int, start: int, end: int) -> None:
+    """Append bytes [start, end) of file ``src`` to file ``dst`` (in the kernel where it can)."""
+    while start < end:
+        try:
+            n = os.copy_file_range(src, dst, end - start, start)
+        except OSError:
+            n = os.write(dst, os.pread(src, min(end - start, 1 << 24), start))
+        if n <= 0:
+            raise OSError(f"could not copy bytes {start}-{end} of the chunk store")
+        start += n
+
+
+def random_access(mapping: mmap.mmap | np.ndarray) -> None:
+    """Tell the kernel a map is read at random (a query touches a few rows): no read-ahead, so a
+    question does not page in megabytes around each row it reads."""
+    mapping = getattr(mapping, "_mmap", mapping)
+    if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+        mapping.madvise(mmap.MADV_RANDOM)
 
 
 def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,6 +206,8 @@ class ChunkStore:
         self._file = open(path, "rb")  # noqa: SIM115 - lives as long as the snapshot
         size = os.path.getsize(path)
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+        if self._map is not None:
+            random_access(self._map)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
