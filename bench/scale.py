@@ -171,7 +171,8 @@ def build_index(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
 
 def small_add(folder: Path, real: dict, n: int) -> dict:
     index = Index.open(folder, verify=False)
-    [additions] = list(synthetic_additions(real, 10, seed=n + 1))
+    # A seed of its own: the same synthetic document again would be a replacement, not an add.
+    [additions] = list(synthetic_additions(real, 10, seed=n + len(index.snapshot)))
     before = len(index.snapshot)
     reset_peak_rss()
     t = time.perf_counter()

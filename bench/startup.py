@@ -1,8 +1,9 @@
 """Start-up and memory of `qa serve`: from the command to the first answered question, and peak RSS.
 
-    python bench/startup.py [--index DIR ...] [--runs 3] [--asks 20] [--out FILE]
+    python bench/startup.py [--index DIR ...] [--no-seed] [--runs 3] [--asks 20] [--out FILE]
 
-Without ``--index`` it builds the seed corpus (seeds/) into a temporary index first (not timed).
+It builds the seed corpus (seeds/) into a temporary index first (not timed) and measures it, then
+each ``--index`` folder.
 For each index it starts ``qa serve --index DIR --port P`` as a subprocess, polls ``POST /api/ask``
 until one answer comes back (that moment is the start-up time), asks ``--asks`` more questions, and
 reads the server's peak RSS (VmHWM) and current RSS split into anonymous and file-backed pages.
@@ -100,18 +101,19 @@ def baseline() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--index", type=Path, action="append", default=[])
+    ap.add_argument("--no-seed", action="store_true", help="only the --index folders, not the seed corpus")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--asks", type=int, default=20)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         indexes = list(args.index)
-        if not indexes:
+        if not args.no_seed:
             sys.path.insert(0, str(ROOT))
             from qa import Assistant
 
             Assistant.build([ROOT / "seeds"], Path(tmp) / "seed")
-            indexes = [Path(tmp) / "seed"]
+            indexes.insert(0, Path(tmp) / "seed")
         rows = []
         for index in indexes:
             manifest = json.loads((index / (index / "CURRENT").read_text().strip() / "manifest.json").read_text())
