@@ -14,8 +14,9 @@ vectors of one language and ``hnsw`` from there on; any kind can be asked for by
 
 Searches run on one thread: under contention (another process on a core) a parallel scan of one
 query waits for the slowest thread, which made a 17 ms exact search take 50-80 ms here.
-Out of scope: GPU indexes, training on a sample other than the corpus itself, and removing vectors
-from an approximate index in place (a removal rebuilds it).
+A removal leaves the removed vectors in an approximate index as deleted ids that searches skip (the
+graph keeps routing through them), until they are ``MAX_DELETED`` of it and the next save rebuilds.
+Out of scope: GPU indexes and training on a sample other than the corpus itself.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ HNSW_M = 32
 EF_CONSTRUCTION = 200
 EF_SEARCH = 256
 NPROBE = 64
+# Removed rows stay in an approximate index as deleted ids, skipped by its searches, until they
+# are this share of it; the next save then rebuilds it.
+MAX_DELETED = 0.2
 ANN_FILE = "ann.faiss"
 _BUILD_THREADS = os.cpu_count() or 1
 
@@ -143,8 +147,27 @@ def load(kind: str, folder: Path, vectors: np.ndarray | None) -> faiss.Index:
     return _tune(faiss.read_index(str(folder / ANN_FILE)))
 
 
-def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` (scores, ids) per query; missing slots have id -1."""
+def excluding(index: faiss.Index, ids: np.ndarray) -> faiss.SearchParameters | None:
+    """Search parameters that skip ``ids`` with the index's own efSearch / nprobe (None: no ids).
+    Build them once per index and id set: the selector is a hash set of the ids."""
+    if not len(ids):
+        return None
+    inner = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+    selector = faiss.IDSelectorNot(inner)
+    if hasattr(index, "hnsw"):
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
+    elif isinstance(index, faiss.IndexIVF):
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    params.referenced = (inner, selector)  # the C++ objects hold raw pointers to these
+    return params
+
+
+def search(index: faiss.Index, queries: np.ndarray, k: int,
+           params: faiss.SearchParameters | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` (scores, ids) per query (``params`` from ``excluding``); missing slots have id -1."""
     k = max(1, min(k, index.ntotal))
     faiss.omp_set_num_threads(1)  # this thread only (an OpenMP setting is per calling thread)
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    return index.search(queries, k) if params is None else index.search(queries, k, params=params)

@@ -24,6 +24,8 @@ from .chunk import ChunkSettings
 from .lexical import BM25, Vocabulary
 from .records import Chunk, Document
 
+ROWS_FILE = "rows.npy"  # beside a saved FAISS index: each of its ids' row, -1 once removed
+
 
 class Addition(NamedTuple):
     """A document ready to index: its chunks, a vector per chunk and per sentence, BM25 tokens."""
@@ -83,8 +85,24 @@ class Snapshot:
         names = tuple(sorted(self.parts))  # every row is in its language's part
         codes = np.zeros(len(self.langs), np.int16)
         for i, name in enumerate(names):
-            codes[self.parts[name][1]] = i
+            codes[self.live_rows(name)] = i
         return names, codes
+
+    def live_rows(self, lang: str) -> np.ndarray:
+        """The rows in ``lang``'s part, ascending (its index may also hold deleted ids, mapped to -1)."""
+        key = f"live:{lang}"
+        if key not in self.cache:
+            rows = self.parts[lang][1]
+            self.cache[key] = rows[rows >= 0]
+        return self.cache[key]
+
+    def search_params(self, lang: str) -> Any:
+        """FAISS search parameters for ``lang``'s index that skip its removed rows (None: none removed)."""
+        key = f"params:{lang}"
+        if key not in self.cache:
+            index, rows = self.parts[lang]
+            self.cache[key] = ann.excluding(index, np.flatnonzero(rows < 0))
+        return self.cache[key]
 
     @cached_property
     def cache(self) -> dict[str, Any]:
@@ -111,9 +129,15 @@ def _build_parts(vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict[str,
 
 
 def _load_parts(gen: Path, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
-    rebuilt = kind in ann.REBUILT_ON_OPEN
-    return {lang: (ann.load(kind, gen / f"ann-{lang}", _gather(vectors, rows) if rebuilt else None), rows)
-            for lang, rows in _lang_rows(langs)}
+    parts = {}
+    for lang, rows in _lang_rows(langs):
+        folder = gen / f"ann-{lang}"
+        if kind in ann.REBUILT_ON_OPEN:
+            parts[lang] = (ann.load(kind, folder, _gather(vectors, rows)), rows)
+        else:  # a saved index maps its ids to rows itself (removed rows are -1); older ones in row order
+            ids = folder / ROWS_FILE
+            parts[lang] = (ann.load(kind, folder, None), np.load(ids) if ids.exists() else rows)
+    return parts
 
 
 def _open_snapshot(gen: Path, verify: bool, parts: dict | None = None) -> Snapshot:
@@ -209,8 +233,8 @@ def _write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_r
     Old data is copied in blocks from its memory maps (chunk lines as byte ranges, vectors and
     sentence vectors by runs of rows, BM25 token ids), never gathered into Python lists, so an add
     to a 1M-chunk index needs memory for the additions and the BM25 matrix, not for the corpus.
-    When rows are only appended and the index kind does not change, the approximate indexes of
-    ``old`` are copied and extended instead of rebuilt.
+    While the index kind does not change, the approximate indexes of ``old`` are copied and extended
+    (appended rows) with removed rows marked deleted, instead of rebuilt (see ``_carry_parts``).
     """
     staging = store.new_generation(folder)
     dim = int(manifest["dim"])
@@ -230,11 +254,13 @@ def _write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_r
     _write_sentence_vectors(staging, old, keep_rows, additions, dim)
     _build_bm25(old, keep_rows, additions).save(staging / "bm25")
     kind = ann.choose_kind(manifest.get("ann_request", "auto"), n)
-    appended = old is not None and old.manifest.get("ann") == kind and len(keep_rows) == len(old)
-    parts = _extend_parts(old, vectors, langs, kind) if appended else _build_parts(vectors, langs, kind)
-    for lang, (index, _) in parts.items():
+    carry = old is not None and old.manifest.get("ann") == kind and kind not in ann.REBUILT_ON_OPEN
+    parts = _carry_parts(old, keep_rows, vectors, langs, kind) if carry else _build_parts(vectors, langs, kind)
+    for lang, (index, rows) in parts.items():
         (staging / f"ann-{lang}").mkdir()
         ann.save(index, kind, staging / f"ann-{lang}")
+        if kind not in ann.REBUILT_ON_OPEN:
+            np.save(staging / f"ann-{lang}" / ROWS_FILE, rows)
     manifest = {**manifest, "ann": kind, "chunks": n}
     gen = store.commit_generation(folder, staging, manifest)
     return _open_snapshot(gen, verify=False, parts=parts)
@@ -310,17 +336,26 @@ def _build_bm25(old: Snapshot | None, keep_rows: np.ndarray, additions: list[Add
     return BM25.from_ids(flat, offsets, vocab)
 
 
-def _extend_parts(old: Snapshot, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
-    """The old generation's per-language indexes (copies: readers may still search them) plus the
-    appended rows; a language new to the corpus gets a fresh index."""
+def _carry_parts(old: Snapshot, keep_rows: np.ndarray, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
+    """The old generation's per-language indexes carried over: copied (readers of ``old`` may still
+    be searching them), their removed rows marked -1 (excluded at search time), the appended rows
+    added. A language new to the corpus, or one whose index would be over ``ann.MAX_DELETED``
+    deleted, gets a fresh index."""
+    new_row = np.full(len(old), -1, np.int64)
+    new_row[keep_rows] = np.arange(len(keep_rows))
     parts = {}
     for lang, rows in _lang_rows(langs):
-        if lang in old.parts and kind not in ann.REBUILT_ON_OPEN:
-            index = ann.clone(old.parts[lang][0])
-            ann.add(index, vectors[rows[np.searchsorted(rows, len(old)):]])
-        else:
-            index = ann.build(kind, _gather(vectors, rows))
-        parts[lang] = (index, rows)
+        appended = rows[np.searchsorted(rows, len(keep_rows)):]
+        if lang in old.parts:
+            index, old_rows = old.parts[lang]
+            carried = np.where(old_rows >= 0, new_row[np.maximum(old_rows, 0)], -1)
+            ids_to_rows = np.concatenate([carried, appended])
+            if np.count_nonzero(ids_to_rows < 0) <= ann.MAX_DELETED * len(ids_to_rows):
+                index = ann.clone(index)
+                ann.add(index, vectors[appended])
+                parts[lang] = (index, ids_to_rows)
+                continue
+        parts[lang] = (ann.build(kind, _gather(vectors, rows)), rows)
     return parts
 
 

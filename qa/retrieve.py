@@ -103,12 +103,15 @@ def _dense_one(snap: Snapshot, lang: str, query: np.ndarray, m: int,
     index, rows = snap.parts[lang]
     if allowed is not None:
         # Filtered search is exact over the allowed rows: small sets, and HNSW misses under filters.
-        found = rows[np.isin(rows, allowed)]
+        live = snap.live_rows(lang)
+        found = live[np.isin(live, allowed)]
         passage = np.asarray(snap.vectors[found], np.float32) @ query
     else:
-        scores, ids = ann.search(index, query[None, :], m)
+        scores, ids = ann.search(index, query[None, :], m, snap.search_params(lang))
         keep = ids[0] >= 0
         found, passage = rows[ids[0][keep]], scores[0][keep]
+        passage = passage[found >= 0]
+        found = found[found >= 0]
     combined = chunk_scores(snap, found, passage, query)
     order = np.argsort(-combined, kind="stable")[:m]
     return Ranked(found[order], combined[order])
@@ -121,7 +124,7 @@ def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int) -> 
     rows, z, raw = [], [], []
     for lang in langs:
         found = _dense_one(snap, lang, query, m, allowed)
-        mean, std = _background(snap, snap.parts[lang][1], query)
+        mean, std = _background(snap, snap.live_rows(lang), query)
         rows.append(found.rows)
         raw.append(found.scores)
         z.append((found.scores - mean) / std if len(langs) > 1 else found.scores)

@@ -103,8 +103,15 @@ def additions(vectors: np.ndarray, first_doc: int, per_doc: int = 50) -> list[Ad
 def dense_rows(index: Index, queries: np.ndarray, k: int = 10) -> np.ndarray:
     snap = index.snapshot
     part, rows = snap.parts["en"]
-    _, ids = ann.search(part, queries, k)
+    _, ids = ann.search(part, queries, k, snap.search_params("en"))
     return rows[ids]
+
+
+def agrees_with_exact(index: Index, queries: np.ndarray, vectors: np.ndarray) -> float:
+    """Recall@10 of the index's dense rows against brute force over ``vectors`` (the live rows)."""
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = dense_rows(index, queries)
+    return float(np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found)]))
 
 
 @pytest.mark.parametrize("request_kind, n, expected", [
@@ -120,25 +127,38 @@ def test_index_chooses_by_size_or_request_and_reopens(monkeypatch, tmp_path, dat
     again = Index.open(tmp_path / "i")
     assert again.snapshot.manifest["ann"] == expected
     assert np.array_equal(dense_rows(index, queries), dense_rows(again, queries))
-    exact = np.argsort(-(queries @ vectors[:n].T), axis=1)[:, :10]
-    found = dense_rows(again, queries)
-    assert np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found)]) >= 0.99
+    assert agrees_with_exact(again, queries, vectors[:n]) >= 0.99
 
 
-def test_append_extends_the_approximate_index_and_removal_rebuilds_it(tmp_path, data):
+@pytest.mark.parametrize("kind", ["hnsw", "ivf", "hnsw-fp16"])
+def test_appends_extend_removals_mark_deleted_and_many_removals_rebuild(tmp_path, data, kind):
     vectors, queries = data
-    index = Index.create(tmp_path / "i", "test", DIM, ChunkSettings(), ann_kind="hnsw")
+    index = Index.create(tmp_path / "i", "test", DIM, ChunkSettings(), ann_kind=kind)
     first = index.apply(additions(vectors[:1000], 0), set())
     old_part = first.parts["en"][0]
     second = index.apply(additions(vectors[1000:2000], 1000), set())
     assert old_part.ntotal == 1000  # the live snapshot's index was copied, not extended in place
     assert second.parts["en"][0].ntotal == 2000 and len(second) == 2000
-    exact = np.argsort(-(queries @ vectors[:2000].T), axis=1)[:, :10]
-    found = dense_rows(index, queries)
-    assert np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found)]) >= 0.99
-    gone = {second.documents[0]["id"]}
-    third = index.apply([], gone)
-    assert third.parts["en"][0].ntotal == len(third) == 1950
+    assert agrees_with_exact(index, queries, vectors[:2000]) >= 0.99
+
+    # One document of 50 removed: the index keeps its vectors as deleted ids; searches skip them.
+    third = index.apply([], {second.documents[0]["id"]})
+    part, rows = third.parts["en"]
+    assert part.ntotal == 2000 and len(third) == 1950 and np.count_nonzero(rows < 0) == 50
+    assert np.array_equal(third.live_rows("en"), np.arange(1950))
+    found = dense_rows(index, queries, k=50)
+    assert (found >= 0).all()  # no removed row, no empty slot
+    assert agrees_with_exact(index, queries, vectors[50:2000]) >= 0.99
     reopened = Index.open(tmp_path / "i")
+    assert np.array_equal(reopened.snapshot.parts["en"][1], rows)
     assert np.array_equal(dense_rows(reopened, queries), dense_rows(index, queries))
     assert np.allclose(np.asarray(reopened.snapshot.vectors), vectors[50:2000])
+
+    # An add after the removal appends to the carried index; past MAX_DELETED the next save rebuilds.
+    fourth = index.apply(additions(vectors[2000:2100], 2000), set())
+    assert fourth.parts["en"][0].ntotal == 2100 and len(fourth) == 2050
+    assert agrees_with_exact(index, queries, np.vstack([vectors[50:2000], vectors[2000:2100]])) >= 0.99
+    gone = {d["id"] for d in fourth.documents[:10]}  # 500 more rows: 550 of 2100 deleted > 20%
+    fifth = index.apply([], gone)
+    assert fifth.parts["en"][0].ntotal == len(fifth) == 1550 and (fifth.parts["en"][1] >= 0).all()
+    assert agrees_with_exact(index, queries, np.vstack([vectors[550:2000], vectors[2000:2100]])) >= 0.99
