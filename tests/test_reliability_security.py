@@ -400,7 +400,7 @@ browser, page, base = _browser.browser, _browser.page, _browser.base
 
 
 @pytest.mark.browser
-def test_a_payload_file_name_and_markdown_in_a_document_stay_text_in_the_browser(page, tmp_path):
+def test_a_payload_file_name_question_and_markdown_in_a_document_stay_text_in_the_browser(page, tmp_path):
     from playwright.sync_api import expect
 
     name = '"><img src=x onerror="window.__pwned=1">.md'
@@ -416,11 +416,14 @@ def test_a_payload_file_name_and_markdown_in_a_document_stay_text_in_the_browser
     expect(page.locator("#qa-report .qa-report-added")).to_contain_text(shown)
     expect(page.locator("#qa-docs")).to_contain_text("onerror")  # the stored name, cleaned up
     page.get_by_role("tab", name="Chat").click()
-    answer = _browser.ask(page, "How many trawlers did the port of Agadir count in one season?", 1)
+    question = 'How many trawlers did the port of Agadir count in one season? <svg onload="window.__pwned=1"> **x**'
+    answer = _browser.ask(page, question, 1)
     expect(answer).to_contain_text("413")
+    expect(page.locator("#qa-chat .qa-user")).to_contain_text('<svg onload="window.__pwned=1"> **x**')
+    expect(page.locator("#qa-turn-1 .qa-turn-q")).to_contain_text("<svg onload")
     expect(answer).to_contain_text("**bold** [click](https://phish.example/)")  # as written, not Markdown
     expect(page.locator("#qa-src-1-1 .qa-file")).to_contain_text("onerror")
-    assert page.locator("#qa-chat img, #qa-sources img, #qa-docs img, #qa-report img").count() == 0
+    assert page.locator("#qa-chat img, #qa-sources img, #qa-docs img, #qa-report img, svg[onload]").count() == 0
     assert page.locator("#qa-chat strong, #qa-chat a:not(.qa-cite)").count() == 0
     assert page.evaluate("() => typeof window.__pwned") == "undefined"
     # The page fixture then checks that no host but 127.0.0.1 was contacted (no pixel was fetched).
