@@ -1,5 +1,5 @@
 """Scale: FAISS kinds at 100k and 1M chunks (recall@10 vs exact, build time, memory, latency), the cost of
-an incremental add, BM25 build memory, bytes per chunk, opening RSS and `ask` latency at that size.
+an incremental add and a removal, BM25 build memory, bytes per chunk, opening RSS and `ask` latency at that size.
 
     python bench/scale.py /work/shared/data/arcd/arcd.json [--sizes 100000 1000000] [--batch 250000]
                           [--kinds flat flat-fp16 hnsw hnsw-fp16 ivf] [--work DIR] [--out FILE]
@@ -47,7 +47,7 @@ from qa.lexical import BM25
 from qa.retrieve import SearchOptions, search
 from qa.text import detect_language
 
-SWEEP = {"hnsw": [32, 64, 128, 256, 512], "hnsw-fp16": [128, 256, 512], "ivf": [16, 32, 64, 128, 256]}
+SWEEP = {"hnsw": [64, 128, 256, 512, 768, 1024, 1536], "hnsw-fp16": [256, 512, 1024], "ivf": [16, 32, 64, 128, 256]}
 
 
 def status_mib(key: str) -> float:
@@ -119,7 +119,7 @@ def kinds_table(n: int, vectors: np.ndarray, queries: np.ndarray, exact: np.ndar
         _, found = ann.search(index, queries, 10)
         default = {"n": n, "kind": kind, "build s": seconds, "bytes/vector": size / n,
                    "recall@10": recall(found, exact), "p50 ms (k=50)": latency(index, queries)}
-        setting = ("efSearch", ann.EF_SEARCH) if kind.startswith("hnsw") else \
+        setting = ("efSearch", index.hnsw.efSearch) if kind.startswith("hnsw") else \
             ("nprobe", ann.NPROBE) if kind == "ivf" else ("", "")
         rows.append({**default, "search parameter": f"{setting[0]} {setting[1]} (default)".strip()})
         for value in SWEEP.get(kind, []):
@@ -181,6 +181,19 @@ def small_add(folder: Path, real: dict, n: int) -> dict:
     return {"index before": before, "chunks added": 10, "kind": index.snapshot.manifest["ann"],
             "apply s": time.perf_counter() - t, "peak RSS MiB (incl. mapped files)": hwm_mib(),
             "peak RssAnon MiB": anon.peak}
+
+
+def small_remove(folder: Path) -> dict:
+    """Remove the last document (10 chunks): the approximate index is carried with deleted ids."""
+    index = Index.open(folder, verify=False)
+    before = len(index.snapshot)
+    reset_peak_rss()
+    t = time.perf_counter()
+    with AnonPeak() as anon:
+        index.apply([], {index.snapshot.documents[-1]["id"]})
+    return {"index before": before, "chunks added": -(before - len(index.snapshot)),
+            "kind": index.snapshot.manifest["ann"], "apply s": time.perf_counter() - t,
+            "peak RSS MiB (incl. mapped files)": hwm_mib(), "peak RssAnon MiB": anon.peak}
 
 
 def bm25_build(folder: Path) -> dict:
@@ -277,7 +290,8 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
             applies = build_index(folder, real, n, args.batch)
         applies.append(small_add(folder, real, n))
-        emit(f"\n### {n} chunks: building through Index.apply (auto kind), then a 10-chunk add\n\n"
+        applies.append(small_remove(folder))
+        emit(f"\n### {n} chunks: building through Index.apply (auto kind), a 10-chunk add, its removal\n\n"
              + table(applies), args.out)
         emit("\nBM25 rebuilt from the stored token ids:\n\n" + table([bm25_build(folder)]), args.out)
         emit("\nBytes per chunk on disk:\n\n" + table([bytes_per_chunk(folder)]), args.out)

@@ -70,7 +70,10 @@ def test_search_parameters_are_applied_on_load(data, tmp_path):
     index = ann.build("hnsw", vectors)
     index.hnsw.efSearch = 1
     ann.save(index, "hnsw", tmp_path)
-    assert ann.load("hnsw", tmp_path, None).hnsw.efSearch == ann.EF_SEARCH
+    assert ann.load("hnsw", tmp_path, None).hnsw.efSearch == ann.EF_SEARCH  # small index
+    with pytest.MonkeyPatch.context() as mp:  # a large index searches wider
+        mp.setattr(ann, "EF_LARGE_FROM", 1000)
+        assert ann.load("hnsw", tmp_path, None).hnsw.efSearch == ann.EF_SEARCH_LARGE
     ivf = ann.build("ivf", vectors)
     assert ivf.nlist == ann.ivf_lists(len(vectors)) and ivf.nprobe == min(ann.NPROBE, ivf.nlist)
 
