@@ -45,6 +45,7 @@ def header(title: str) -> str:
         f"{_mem_gib():.0f} GiB RAM, Python {platform.python_version()}",
         f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='minutes')}, load average at start {load}",
         "",
+        "",
     ])
 
 
