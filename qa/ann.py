@@ -1,7 +1,7 @@
 """FAISS indexes over unit vectors (inner product = cosine), chosen by name or by corpus size.
 
 ``ANN_KINDS`` maps a kind to a builder. ``auto`` picks exact search (``flat``) below ``EXACT_LIMIT``
-vectors of one language and ``hnsw`` from there on; any kind can be asked for by name (``qa ingest
+chunks and ``hnsw`` from there on; any kind can be asked for by name (``qa ingest
 --ann KIND``). Measured on ARCD-derived vectors (docs/benchmarks.md, ``bench/scale.py``):
 
 - ``flat``: exact; nothing saved (rebuilt from ``vectors.npy`` on open). One query scans every
@@ -10,7 +10,8 @@ vectors of one language and ``hnsw`` from there on; any kind can be asked for by
 - ``hnsw``: graph with ``HNSW_M`` links per node; recall@10 ≥ 0.99 of exact at 100k and 1M with
   ``EF_SEARCH`` / ``EF_SEARCH_LARGE``; 1-5 ms per query; memory = vectors + ~2·M·4 bytes per vector.
 - ``hnsw-fp16``: the same graph over fp16 vectors (the compressed mode: half the vector memory).
-- ``ivf``: inverted lists (4·√n clusters, ``NPROBE`` probed); fastest to build, slower to search.
+- ``ivf``: inverted lists (4·√n clusters, ``NPROBE`` probed); 5-7x faster to build than HNSW, but
+  its clusters are those of its first build, so it suits one-shot builds more than growing corpora.
 
 Searches run on one thread: under contention (another process on a core) a parallel scan of one
 query waits for the slowest thread, which made a 17 ms exact search take 50-80 ms here.

@@ -230,9 +230,10 @@ def _write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_r
                       additions: list[Addition]) -> Snapshot:
     """Stream the kept rows of ``old`` and the ``additions`` into a new generation.
 
-    Old data is copied in blocks from its memory maps (chunk lines as byte ranges, vectors and
-    sentence vectors by runs of rows, BM25 token ids), never gathered into Python lists, so an add
-    to a 1M-chunk index needs memory for the additions and the BM25 matrix, not for the corpus.
+    Old data is copied file to file by the kernel, one byte range per run of consecutive kept rows
+    (chunk lines, vectors, sentence vectors), and BM25 is rebuilt from the kept rows' stored token
+    ids; nothing old is parsed or gathered into Python lists, so an add to a 1M-chunk index needs
+    memory for the additions, the BM25 matrix and a copy of the approximate index, not the corpus.
     While the index kind does not change, the approximate indexes of ``old`` are copied and extended
     (appended rows) with removed rows marked deleted, instead of rebuilt (see ``_carry_parts``).
     """
