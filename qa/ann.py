@@ -23,13 +23,8 @@ Out of scope: GPU indexes and training on a sample other than the corpus itself.
 from __future__ import annotations
 
 import os
-
-# Spinning OpenMP workers steal the core a query needs when another process holds the other one;
-# FAISS brings its own libgomp, which reads this when it loads, so set it before importing faiss.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Callable
+from pathlib import Path
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402

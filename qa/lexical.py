@@ -1,7 +1,7 @@
 """BM25 over chunks with an Arabic/English tokenizer; scores precomputed in a sparse matrix.
 
 Tokens are words of the normalised text, each stemmed by the Snowball stemmer of its script
-(``arabic`` strips the article and clitic prefixes, ``english`` the suffixes); English stopwords are
+(``arabic`` strips the article and clitic prefixes, ``english`` the suffixes); English stopwords
 and Arabic function words are dropped. Measured on ARCD (465 paragraphs): R@1 0.604 → 0.654 with
 stemming. Out of scope: cross-language matching (BM25 only scores the question's own language).
 
