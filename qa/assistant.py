@@ -20,12 +20,13 @@ from . import store
 from .answer import AnswerSettings, calibration_for, candidates, compose
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
-from .index import Index, Snapshot
+from .index import Index
 from .ingest import IngestReport, Progress, ingest
 from .lexical import tokenize
 from .load import DEFAULT_MAX_BYTES
 from .records import Answer, Hit
 from .retrieve import SearchOptions, search
+from .snapshot import Snapshot
 from .text import detect_language
 
 DEFAULT_INDEX = Path("embeddings")
