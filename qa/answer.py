@@ -1,10 +1,12 @@
 """Retrieved passages → a short extractive ``Answer`` whose every sentence carries a citation.
 
 The sentences of the top passages are scored against the question with the vectors stored at
-ingest time (no embedding at question time), ties broken by stemmed word overlap. The best one to
-three sentences become the answer, each followed by ``[n]``. When the best evidence is below the
-embedder's calibrated threshold the answer abstains, in the question's language, and still lists
-the closest passages. Out of scope: generating or translating text (no language model).
+ingest time (no embedding at question time): cosine, plus a bonus for stemmed word overlap, plus
+a fixed shift for a sentence in the other language, minus a penalty when a "how many / when"
+question meets a sentence without a number. The best one to three sentences become the answer,
+each followed by ``[n]``. When the best evidence is below the embedder's calibrated threshold the
+answer abstains, in the question's language, and still lists the closest passages.
+Out of scope: generating or translating text (no language model).
 """
 
 from __future__ import annotations
@@ -100,12 +102,14 @@ def _is_title(sentence: str, title: str) -> bool:
     return sentence.strip(" .:؛").casefold() == title.strip(" .:؛").casefold()
 
 
-def candidates(hits: list[Hit], query: np.ndarray, question: str, lang: str,
+def candidates(hits: list[Hit], query: np.ndarray, question: str, context: str, lang: str,
                sentence_vectors: Callable[[Hit], np.ndarray], calibration: Calibration,
                settings: AnswerSettings) -> list[Candidate]:
-    """Sentences of the top passages, scored; a sentence seen in two chunks counts once, and
-    the title or fragments (under ``MIN_WORDS`` words) do not count as answers."""
-    q_tokens = set(tokenize(question))
+    """Sentences of the top passages, scored against ``query`` (the vector of ``context``: the
+    question, expanded for a follow-up); word overlap counts ``context``'s words, the answer type
+    comes from the ``question`` itself. A sentence seen in two chunks counts once, and the title
+    or fragments (under ``MIN_WORDS`` words) do not count as answers."""
+    q_tokens = set(tokenize(context))
     wants_number = asks_for_number(question)
     seen: set[tuple[str, int, int]] = set()
     out = []

@@ -133,8 +133,8 @@ class Assistant:
         if vector is None:
             vector = self.embedder.embed_queries([query])[0]
         calibration = calibration_for(self.embedder_name, self.answer_settings)
-        ranked = candidates(hits, vector, query, lang, lambda h: snap.sentences_of(h.row), calibration,
-                            self.answer_settings)
+        ranked = candidates(hits, vector, question, query, lang, lambda h: snap.sentences_of(h.row),
+                            calibration, self.answer_settings)
         answer = compose(question, lang, hits, ranked, calibration.threshold, self.answer_settings)
         t2 = time.perf_counter()
         timings = {"search_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2),
@@ -142,18 +142,30 @@ class Assistant:
         return replace(answer, timings=timings)
 
 
+def _is_follow_up(question: str) -> bool:
+    # Raw words, not stemmed tokens: "Who organised the forum?" has 2 content tokens but stands alone.
+    return bool(_FOLLOW_UP.match(question)) or len(question.split()) <= 3
+
+
 def _with_context(question: str, history: History | None) -> str:
-    """The retrieval query: a short or "and ..." follow-up is prefixed with the last question."""
-    previous = _last_user_turn(history)
-    if previous and (_FOLLOW_UP.match(question) or len(tokenize(question)) <= 3):
-        return f"{previous} {question}"
-    return question
+    """The retrieval query: a follow-up ("and how many beds?", or three words at most) is prefixed
+    with the question it follows, itself expanded when it was a follow-up too (up to three turns)."""
+    if not _is_follow_up(question):
+        return question
+    chain = [question]
+    for previous in _user_turns(history)[:3]:
+        chain.insert(0, previous)
+        if not _is_follow_up(previous):
+            break
+    return " ".join(chain)
 
 
-def _last_user_turn(history: History | None) -> str | None:
+def _user_turns(history: History | None) -> list[str]:
+    """The user's earlier questions, most recent first (messages dicts or (user, assistant) pairs)."""
+    turns = []
     for turn in reversed(list(history or [])):
         if isinstance(turn, dict) and turn.get("role") == "user":
-            return str(turn.get("content", ""))
-        if isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            return turn[0]
-    return None
+            turns.append(str(turn.get("content", "")))
+        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
+            turns.append(turn[0])
+    return turns

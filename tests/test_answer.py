@@ -25,8 +25,8 @@ CAL = Calibration(threshold=0.8, cross_lingual=0.05)
 
 def test_best_sentence_is_cited_with_exact_span_and_title_excluded():
     hit = _hit()
-    ranked = candidates([hit], QUERY, "How long is the bridge?", "en", lambda h: _vectors(0.99, 0.9, 0.7),
-                        CAL, AnswerSettings())
+    q = "How long is the bridge?"
+    ranked = candidates([hit], QUERY, q, q, "en", lambda h: _vectors(0.99, 0.9, 0.7), CAL, AnswerSettings())
     assert [c.span for c in ranked] == list(sentence_spans(TEXT)[1:])
     answer = compose("How long is the bridge?", "en", [hit], ranked, 0.8, AnswerSettings())
     assert not answer.abstained and answer.text == "The bridge is 850 meters long. [1]"
@@ -37,7 +37,7 @@ def test_best_sentence_is_cited_with_exact_span_and_title_excluded():
 
 def test_close_runner_up_joins_the_answer_with_its_own_citation():
     hit = _hit()
-    ranked = candidates([hit], QUERY, "q", "en", lambda h: _vectors(0.5, 0.9, 0.89), CAL, AnswerSettings())
+    ranked = candidates([hit], QUERY, "q", "q", "en", lambda h: _vectors(0.5, 0.9, 0.89), CAL, AnswerSettings())
     answer = compose("q", "en", [hit], ranked, 0.8, AnswerSettings())
     assert answer.text.endswith("[1] It opened in 2001 after four years. [2]")
 
@@ -45,7 +45,7 @@ def test_close_runner_up_joins_the_answer_with_its_own_citation():
 def test_weak_evidence_abstains_in_the_question_language_and_keeps_passages():
     hit = _hit()
     for lang, msg in (("en", "I could not find this in the documents."), ("ar", "لم أجد الإجابة في الوثائق.")):
-        ranked = candidates([hit], QUERY, "q", lang, lambda h: _vectors(0.1, 0.7, 0.6), CAL,
+        ranked = candidates([hit], QUERY, "q", "q", lang, lambda h: _vectors(0.1, 0.7, 0.6), CAL,
                             AnswerSettings())
         answer = compose("q", lang, [hit], ranked, 0.8, AnswerSettings())
         assert answer.abstained and answer.text == msg and answer.citations == ()
@@ -54,7 +54,7 @@ def test_weak_evidence_abstains_in_the_question_language_and_keeps_passages():
 
 def test_cross_lingual_source_is_announced_and_calibrated():
     hit = _hit("en")
-    ranked = candidates([hit], QUERY, "كم طول الجسر؟", "ar", lambda h: _vectors(0.5, 0.78, 0.6), CAL,
+    ranked = candidates([hit], QUERY, "كم طول الجسر؟", "كم طول الجسر؟", "ar", lambda h: _vectors(0.5, 0.78, 0.6), CAL,
                         AnswerSettings())
     assert ranked[0].evidence == ranked[0].cosine + 0.05
     answer = compose("كم طول الجسر؟", "ar", [hit], ranked, 0.8, AnswerSettings())
@@ -65,5 +65,21 @@ def test_cross_lingual_source_is_announced_and_calibrated():
 def test_sentence_shared_by_overlapping_chunks_counts_once():
     a, b = _hit(), _hit()
     b = Hit(rank=2, score=0.5, chunk=b.chunk, row=1)
-    ranked = candidates([a, b], QUERY, "q", "en", lambda h: _vectors(0.5, 0.9, 0.85), CAL, AnswerSettings())
+    ranked = candidates([a, b], QUERY, "q", "q", "en", lambda h: _vectors(0.5, 0.9, 0.85), CAL, AnswerSettings())
     assert len(ranked) == 2
+
+
+def test_number_questions_penalise_sentences_without_a_number():
+    text = "Opening words are here. The bridge is long and wide. It opened in 2001 after work."
+    chunk = Chunk(id="c2", doc_id="d2", path="/y.txt", title="y", lang="en", text=text, start=0, end=len(text),
+                  sentences=tuple(sentence_spans(text)))
+    hit = Hit(rank=1, score=1.0, chunk=chunk)
+    settings = AnswerSettings(type_penalty=0.3, overlap_weight=0.0)
+    ranked = candidates([hit], QUERY, "When did it open?", "When did it open?", "en", lambda h: _vectors(0.9, 0.9, 0.9),
+                        CAL, settings)
+    by_text = {chunk.sentence_text(c.span): round(c.evidence, 6) for c in ranked}
+    assert by_text == {"Opening words are here.": 0.6, "The bridge is long and wide.": 0.6,
+                       "It opened in 2001 after work.": 0.9}
+    plain = candidates([hit], QUERY, "Why is it wide?", "Why is it wide?", "en", lambda h: _vectors(0.9, 0.9, 0.9),
+                       CAL, settings)
+    assert {round(c.evidence, 6) for c in plain} == {0.9}

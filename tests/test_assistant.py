@@ -48,8 +48,19 @@ def test_follow_up_uses_the_previous_question(mixed_assistant):
     answer = mixed_assistant.ask("and how many beds?", history=history)
     assert answer.passages[0].chunk.path.endswith("hospital.txt")
     assert "120" in answer.text
-    plain = mixed_assistant.search("and how many beds?", k=1)
-    assert plain  # without history the question still runs, just on its own words
+    # A chain of follow-ups keeps the topic; pairs (user, assistant) work as history too.
+    chained = mixed_assistant.ask("and the heart unit?", history=[("Tell me about the children's hospital", "..."),
+                                                                  ("and how many beds?", "...")])
+    assert chained.passages[0].chunk.path.endswith("hospital.txt")
+
+
+def test_a_standalone_question_after_another_topic_is_not_treated_as_a_follow_up(mixed_assistant):
+    history = [{"role": "user", "content": "How many beds does the children's hospital have?"},
+               {"role": "assistant", "content": "..."}]
+    answer = mixed_assistant.ask("When was the harbour football club founded?", history=history)
+    assert answer.passages[0].chunk.path.endswith("football.txt") and "1952" in answer.text
+    alone = mixed_assistant.ask("Who won the national league three times?", history=history)
+    assert alone.passages[0].chunk.path.endswith("football.txt")
 
 
 def test_hits_carry_what_the_api_promises(seed_assistant):
