@@ -21,7 +21,10 @@ from .snapshot import ROWS_FILE, Snapshot, build_parts, gather, lang_rows, open_
 
 
 class Addition(NamedTuple):
-    """A document ready to index: its chunks, a vector per chunk and per sentence, BM25 tokens."""
+    """A document ready to index: its chunks, a vector per chunk and per sentence, BM25 tokens.
+
+    ``file_records`` is how many documents its file gave the index (a JSONL file gives several), so
+    a file counts as unchanged only while all of them are still there."""
 
     document: Document
     file_hash: str
@@ -29,12 +32,13 @@ class Addition(NamedTuple):
     vectors: np.ndarray
     sentence_vectors: list[np.ndarray]
     tokens: list[list[str]]
+    file_records: int = 1
 
 
 def doc_entry(a: Addition) -> dict[str, Any]:
     d = a.document
     return {"id": d.id, "title": d.title, "path": d.path, "lang": d.lang, "file_hash": a.file_hash,
-            "chars": len(d.text), "chunks": len(a.chunks), "metadata": d.metadata,
+            "file_records": a.file_records, "chars": len(d.text), "chunks": len(a.chunks), "metadata": d.metadata,
             "added": datetime.now(UTC).isoformat(timespec="seconds")}
 
 

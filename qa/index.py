@@ -10,6 +10,7 @@ Out of scope: embedding and chunking (``ingest`` does them) and ranking (``retri
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,10 @@ class Index:
         return ChunkSettings(**self.snapshot.manifest["chunking"])  # older manifests lack new fields
 
     def file_hashes(self) -> dict[str, str]:
-        return {d["path"]: d["file_hash"] for d in self.snapshot.documents}
+        """Hash of each ingested file whose documents are all still indexed (none removed by hand)."""
+        docs = self.snapshot.documents
+        held = Counter(d["path"] for d in docs)
+        return {d["path"]: d["file_hash"] for d in docs if held[d["path"]] >= d.get("file_records", 1)}
 
     def apply(self, additions: list[Addition], remove: set[str]) -> Snapshot:
         """Remove the documents with ids in ``remove``, add ``additions``, save, and go live."""

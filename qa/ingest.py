@@ -47,6 +47,7 @@ class _Plan(NamedTuple):
     replaced: list[str]
     unchanged: list[str]
     skipped: list[SkippedFile]
+    records: dict[str, int]
 
 
 def _plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> _Plan:
@@ -57,6 +58,8 @@ def _plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> _Plan:
         by_path.setdefault(d["path"], []).append(d["id"])
     indexed_ids = {d["id"] for d in index.snapshot.documents}
     docs: list[tuple[Document, str]] = []
+    planned: set[str] = set()
+    records: dict[str, int] = {}
     remove: set[str] = set()
     replaced, unchanged = [], []
     for f in files:
@@ -74,12 +77,15 @@ def _plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> _Plan:
         if old_ids:
             replaced.append(path)
             remove |= old_ids
+        elsewhere = indexed_ids - old_ids
         for doc in loaded:
-            if doc.id in indexed_ids - old_ids or any(doc.id == d.id for d, _ in docs):
+            if doc.id in elsewhere or doc.id in planned:
                 skipped.append(SkippedFile(path, f"same content as indexed document {doc.id}"))
                 continue
+            planned.add(doc.id)
             docs.append((doc, digest))
-    return _Plan(docs, remove, replaced, unchanged, skipped)
+            records[path] = records.get(path, 0) + 1
+    return _Plan(docs, remove, replaced, unchanged, skipped, records)
 
 
 def _sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[list[int]]]:
@@ -167,12 +173,13 @@ def ingest(index: Index, embedder: Embedder, paths: Iterable[str | Path],
     started = time.perf_counter()
     with index.lock:
         plan = _plan(index, paths, max_bytes)
-        additions = encode(plan.documents, embedder, index.chunking, progress)
+        additions = [a._replace(file_records=plan.records[a.document.path])
+                     for a in encode(plan.documents, embedder, index.chunking, progress)]
         if additions or plan.remove:
             index.apply(additions, plan.remove)
     replaced = set(plan.replaced)
     return IngestReport(
-        added=[d.path for d, _ in plan.documents if d.path not in replaced],
+        added=list(dict.fromkeys(d.path for d, _ in plan.documents if d.path not in replaced)),
         replaced=plan.replaced, unchanged=plan.unchanged, skipped=plan.skipped,
         chunks=sum(len(a.chunks) for a in additions), seconds=time.perf_counter() - started,
     )

@@ -34,3 +34,16 @@ def test_progress_reports_chunks_done_out_of_total(tmp_path):
     Assistant.build([PARALLEL / "ar"], tmp_path / "index", progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1][0] == seen[-1][1] == 6
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_jsonl_file_counts_once_and_comes_back_after_one_record_is_removed(tmp_path):
+    (tmp_path / "notes.jsonl").write_text('{"id": "n1", "text": "The harbour has a lighthouse built in 1890."}\n'
+                                          '{"id": "n2", "text": "The market opens every Friday morning."}\n'
+                                          '{"id": "n3", "text": "The museum holds old fishing boats."}\n')
+    a = Assistant.build([], tmp_path / "index")
+    report = a.add([tmp_path / "notes.jsonl"])
+    assert report.added == [str((tmp_path / "notes.jsonl").resolve())] and len(a.documents()) == 3
+    assert a.add([tmp_path / "notes.jsonl"]).unchanged  # nothing changed: not even parsed
+    a.remove("n1")
+    again = a.add([tmp_path / "notes.jsonl"])
+    assert not again.unchanged and {d["id"] for d in a.documents()} == {"n1", "n2", "n3"}
