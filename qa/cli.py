@@ -43,7 +43,8 @@ def search_options(f: Callable) -> Callable:
     for opt in reversed([
         click.option("--k", default=5, show_default=True, help="Passages to retrieve."),
         click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True),
-        click.option("--lang", "langs", multiple=True, help="Only passages in this language (ar/en)."),
+        click.option("--lang", "langs", multiple=True, type=click.Choice(["ar", "en", "other"]),
+                     help="Only passages in this language."),
         click.option("--doc", "doc_ids", multiple=True, help="Only passages of this document id."),
         click.option("--mmr", type=float, default=None, help="Diversify with MMR (0-1, 1 = relevance)."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON."),

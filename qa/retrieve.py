@@ -48,11 +48,22 @@ class Ranked(NamedTuple):
     scores: np.ndarray
 
 
+LANGS = ("ar", "en", "other")
+
+
 def allowed_rows(snap: Snapshot, options: SearchOptions) -> np.ndarray | None:
-    """Rows that pass the document filter, or None when there is no document filter."""
+    """Rows that pass the document filter, or None when there is no document filter; a filter
+    naming a language or document the tool cannot know is an error, not an empty result."""
+    bad_langs = sorted(set(options.langs or ()) - set(LANGS))
+    if bad_langs:
+        raise ValueError(f"unknown language filter {', '.join(bad_langs)}; use one of: {', '.join(LANGS)}")
     if not options.doc_ids:
         return None
-    wanted = [i for i, d in enumerate(snap.documents) if d["id"] in set(options.doc_ids)]
+    ids = set(options.doc_ids)
+    wanted = [i for i, d in enumerate(snap.documents) if d["id"] in ids]
+    missing = ids - {snap.documents[i]["id"] for i in wanted}
+    if missing:
+        raise ValueError(f"no document with id {', '.join(sorted(missing))}; `qa docs` lists them")
     return np.flatnonzero(np.isin(snap.doc_rows, wanted))
 
 
@@ -117,17 +128,21 @@ def _dense_one(snap: Snapshot, lang: str, query: np.ndarray, m: int,
     return Ranked(found[order], combined[order])
 
 
-def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int) -> tuple[Ranked, Ranked]:
-    """(ranking by per-language standardised score, the raw cosines of the same rows)."""
+def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int,
+          allowed: np.ndarray | None = None) -> tuple[Ranked, Ranked]:
+    """(ranking by per-language standardised score, the raw cosines of the same rows); one
+    language needs no standardising."""
     langs = [lang for lang in snap.parts if options.langs is None or lang in options.langs]
-    allowed = allowed_rows(snap, options)
     rows, z, raw = [], [], []
     for lang in langs:
         found = _dense_one(snap, lang, query, m, allowed)
-        mean, std = _background(snap, snap.live_rows(lang), query)
         rows.append(found.rows)
         raw.append(found.scores)
-        z.append((found.scores - mean) / std if len(langs) > 1 else found.scores)
+        if len(langs) > 1:
+            mean, std = _background(snap, snap.live_rows(lang), query)
+            z.append((found.scores - mean) / std)
+        else:
+            z.append(found.scores)
     if not rows:
         empty = Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
         return empty, empty
@@ -147,7 +162,8 @@ def top(rows: np.ndarray, scores: np.ndarray, m: int) -> Ranked:
     return Ranked(rows[order], scores[order])
 
 
-def lexical(snap: Snapshot, tokens: list[str], lang: str, options: SearchOptions, m: int) -> Ranked:
+def lexical(snap: Snapshot, tokens: list[str], lang: str, options: SearchOptions, m: int,
+            allowed: np.ndarray | None = None) -> Ranked:
     """BM25 ranking restricted to chunks in the question's language (and the filters)."""
     scores = snap.bm25.scores(tokens)
     rows = np.flatnonzero(scores > 0)  # only chunks sharing a term with the question
@@ -156,7 +172,6 @@ def lexical(snap: Snapshot, tokens: list[str], lang: str, options: SearchOptions
         rows = rows[:0]
     elif len(names) > 1:  # a one-language corpus needs no per-row test
         rows = rows[codes[rows] == names.index(lang)]
-    allowed = allowed_rows(snap, options)
     if allowed is not None:
         rows = rows[np.isin(rows, allowed)]
     return top(rows, scores[rows], m)
@@ -210,17 +225,18 @@ def search(snap: Snapshot, query: np.ndarray | None, tokens: list[str], lang: st
            options: SearchOptions) -> list[Hit]:
     """The top ``options.k`` hits; ``query`` may be None only in ``bm25`` mode."""
     options = options.check()
+    allowed = allowed_rows(snap, options)
     m = max(options.candidates, 4 * options.k)
     cosine: dict[int, float] = {}
     if options.mode != "bm25" and query is not None:
-        by_lang, raw = dense(snap, query, options, m)
+        by_lang, raw = dense(snap, query, options, m, allowed)
         cosine = dict(zip(raw.rows.tolist(), raw.scores.tolist()))
     if options.mode == "dense":
         fused = by_lang
     elif options.mode == "bm25":
-        fused = lexical(snap, tokens, lang, options, m)
+        fused = lexical(snap, tokens, lang, options, m, allowed)
     else:
-        fused = hybrid(snap, by_lang, lexical(snap, tokens, lang, options, m), lang)
+        fused = hybrid(snap, by_lang, lexical(snap, tokens, lang, options, m, allowed), lang)
     final = mmr(snap, fused, options.k, options.mmr)
     return [Hit(rank=i + 1, score=float(s), chunk=snap.chunks[r], dense=cosine.get(r), row=r)
             for i, (r, s) in enumerate(zip(final.rows.tolist(), final.scores.tolist()))]

@@ -77,3 +77,10 @@ def test_mmr_drops_exact_duplicates_and_diversifies(tmp_path):
 def test_bad_options(options, match):
     with pytest.raises(ValueError, match=match):
         options.check()
+
+
+def test_filters_naming_nothing_known_are_errors_not_empty_results(mixed_assistant):
+    with pytest.raises(ValueError, match="unknown language filter fr"):
+        mixed_assistant.search("bridge", langs=("fr",))
+    with pytest.raises(ValueError, match="no document with id nosuchid"):
+        mixed_assistant.ask("bridge", doc_ids=("nosuchid",))
