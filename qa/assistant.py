@@ -58,8 +58,9 @@ class Assistant:
         if store.live_generation(Path(index_dir)) is not None:
             return cls.open(index_dir, embedder, **kw)
         spec = embedder or DEFAULT_EMBEDDER
-        settings = (chunking or ChunkSettings()).check()
-        return cls(Index.create(index_dir, spec, get_embedder(spec).dim, settings, ann), **kw)
+        model = get_embedder(spec)
+        settings = (chunking or ChunkSettings()).check(model.max_tokens)
+        return cls(Index.create(index_dir, spec, model.dim, settings, ann), **kw)
 
     @classmethod
     def build(cls, paths: Iterable[str | Path], index_dir: str | Path = DEFAULT_INDEX,

@@ -31,7 +31,11 @@ class ChunkSettings(NamedTuple):
     overlap_tokens: int = 40
     passage_vectors: str = "embedded"
 
-    def check(self) -> ChunkSettings:
+    def check(self, limit: int | None = None) -> ChunkSettings:
+        """Valid settings, or ValueError; ``limit`` is the embedder's input size in tokens."""
+        if limit is not None and self.max_tokens > limit:
+            raise ValueError(f"max_tokens={self.max_tokens} is more than the embedder reads ({limit} tokens); "
+                             f"use {limit} or less (default 250)")
         if self.passage_vectors not in PASSAGE_VECTORS:
             raise ValueError(f"passage_vectors={self.passage_vectors!r}; choose one of: {', '.join(PASSAGE_VECTORS)}")
         if self.max_tokens < 16:

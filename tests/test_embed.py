@@ -60,3 +60,26 @@ def test_bad_specs_name_the_choices(spec, match):
 def test_registry_and_spec_parsing():
     assert set(EMBEDDERS) >= {"e5-small", "minilm", "sentence-transformers"}
     assert parse_spec("sentence-transformers:org/model") == ("sentence-transformers", "org/model")
+
+
+def test_a_model_part_is_refused_for_backends_that_take_none():
+    with pytest.raises(ValueError, match="takes no model"):
+        get_embedder("e5-small:whatever")
+
+
+def test_concurrent_first_use_loads_one_embedder():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa import embed
+
+    embed._loaded.pop("minilm", None)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: get_embedder("minilm"), range(4)))
+    assert all(g is got[0] for g in got)
+
+
+def test_chunks_larger_than_the_embedder_reads_are_refused(tmp_path):
+    from qa import Assistant, ChunkSettings
+
+    with pytest.raises(ValueError, match="more than the embedder reads"):
+        Assistant.create_or_open(tmp_path / "i", chunking=ChunkSettings(max_tokens=2000))
