@@ -92,7 +92,7 @@ class Assistant:
         return list(self.index.snapshot.documents)
 
     def info(self) -> dict[str, Any]:
-        """Index statistics for `qa info` and the health endpoint."""
+        """Index statistics for `qa info`."""
         snap = self.index.snapshot
         files = [p for p in snap.folder.rglob("*") if p.is_file()]
         langs = dict(Counter(snap.langs.tolist()))

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from . import store
 from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
 from .embed import DEFAULT_EMBEDDER
@@ -75,11 +76,8 @@ def _report(report: IngestReport) -> None:
 
 
 def open_assistant(index_dir: Path, build_from_seeds: bool = False) -> Assistant:
-    try:
+    if not (build_from_seeds and SEEDS.is_dir() and store.live_generation(index_dir) is None):
         return Assistant.open(index_dir)
-    except ValueError as e:
-        if not (build_from_seeds and "no index at" in str(e) and SEEDS.is_dir()):
-            raise
     click.echo(f"No index at {index_dir} yet: building one from {SEEDS}/ ...", err=True)
     return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"))
 

@@ -137,6 +137,11 @@ def load_jsonl(path: Path) -> EvalSet:
 
 
 def load_beir(folder: Path, split: str = "test") -> EvalSet:
+    missing = [n for n in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv") if not (folder / n).is_file()]
+    if missing:
+        raise ValueError(f"{folder} is not a BEIR folder: {', '.join(missing)} missing (a folder needs "
+                         f"corpus.jsonl, queries.jsonl and qrels/{split}.tsv)")
+
     def rows(name: str) -> list[dict]:
         return [json.loads(line) for line in (folder / name).read_text("utf-8").splitlines() if line.strip()]
 

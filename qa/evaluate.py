@@ -12,7 +12,7 @@ import json
 import random
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -172,7 +172,7 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
             index_stats = {"chunks": len(assistant.index.snapshot), "new_chunks": 0, "seconds": None,
                            "chunks_per_s": None}
         gold = _Gold(assistant, dataset.kind)
-        langs = assistant.info()["chunks_by_language"]
+        langs = Counter(assistant.index.snapshot.langs.tolist())
         corpus_lang = max(langs, key=langs.get) if langs else "none"
         rows = []
         for i, q in enumerate(questions, 1):

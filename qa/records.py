@@ -2,7 +2,7 @@
 
 Every record is a frozen dataclass; a stage returns new records instead of mutating old ones.
 Ids come from content hashes so that the same text always gets the same id.
-Out of scope: persistence (see ``index``) and JSON rendering beyond ``to_dict``.
+Out of scope: persistence (``store``, ``generation``) and JSON rendering beyond ``to_dict``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ A save writes a whole new generation beside the live one, fsyncs it, then flips 
 at any moment leaves the previous generation live. The manifest records a sha256 of every file so a
 damaged file is detected on open (``manifest.sha256`` guards the manifest itself). Chunks are read
 through a memory map, one line at a time, so a large corpus does not need its text in RAM.
-Out of scope: what the files mean (see ``index``).
+Out of scope: what the files mean (``generation`` writes them, ``snapshot`` reads them).
 """
 
 from __future__ import annotations
@@ -244,7 +244,3 @@ class ChunkStore:
 
     def __getitem__(self, i: int) -> Chunk:
         return Chunk.from_dict(json.loads(self.raw(i)))
-
-    def lines(self) -> Iterable[bytes]:
-        for i in range(len(self)):
-            yield self.raw(i)

@@ -51,6 +51,9 @@ def test_beir_folder(tmp_path):
     assert [q.id for q in s.questions] == ["q1"] and s.questions[0].relevant_docs == {"d1": 1.0}
     assert [d.id for d in s.corpus] == ["d1", "d2"]
     assert load([tmp_path]).kind == "beir"
+    (tmp_path / "qrels" / "test.tsv").unlink()
+    with pytest.raises(ValueError, match="not a BEIR folder: qrels/test.tsv missing"):
+        load([tmp_path])
 
 
 def test_not_json_is_a_clear_error(tmp_path):
