@@ -13,10 +13,12 @@ from typing import Any
 
 import gradio as gr
 
+from qa.assistant import MAX_QUESTION_CHARS
+from qa.retrieve import MODES
+
 from . import render
 from .library import SUFFIXES, Library, human_bytes
 
-MODES = ["hybrid", "dense", "bm25"]
 LANGS = [("All languages", "all"), ("العربية (ar)", "ar"), ("English (en)", "en")]
 EXAMPLES = ["How many participants attended the forum?", "كم عدد المشاركين في المنتدى؟",
             "ما هو شعار المنتدى؟", "Who organised the forum?"]
@@ -95,7 +97,7 @@ def build(library: Library) -> gr.Blocks:
         with gr.Sidebar(label="Settings", open=True, elem_id="qa-settings"):
             gr.Markdown("### Settings")
             k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve (k)", elem_id="qa-k")
-            mode = gr.Radio(MODES, value="hybrid", label="Retrieval mode", elem_id="qa-mode")
+            mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="qa-mode")
             lang = gr.Radio(LANGS, value="all", label="Passage language", elem_id="qa-lang")
             status = gr.Markdown(_status(), elem_id="qa-status")
             gr.Markdown("[HTTP API docs](/docs) · answers cite their sources: click **[n]**")
@@ -108,8 +110,8 @@ def build(library: Library) -> gr.Blocks:
                         examples=[{"text": q} for q in EXAMPLES], sanitize_html=True,
                         placeholder="Ask a question in Arabic or English · اسأل بالعربية أو بالإنجليزية")
                     with gr.Row():
-                        question = gr.Textbox(show_label=False, placeholder="Your question · سؤالك",
-                                              elem_id="qa-input", scale=5, max_length=2000, autofocus=True)
+                        question = gr.Textbox(show_label=False, placeholder="Your question · سؤالك", elem_id="qa-input",
+                                              scale=5, max_length=MAX_QUESTION_CHARS, autofocus=True)
                         send = gr.Button("Ask", variant="primary", elem_id="qa-send", scale=1, min_width=80)
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown("### Sources")
