@@ -8,7 +8,6 @@ Out of scope: OCR (a PDF without a text layer is reported, not read) and remote 
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import NamedTuple
 
 from . import readers
 from .records import Document, content_id
+from .store import sha256_file
 from .text import detect_language
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -57,12 +57,7 @@ READERS: dict[str, Reader] = {
 }
 
 
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+file_hash = sha256_file  # a file's identity for "unchanged since the last ingest"
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[SkippedFile]]:

@@ -88,14 +88,10 @@ def _sample(snap: Snapshot, rows: np.ndarray) -> _Sample:
     cached = snap.cache.get(key)
     if cached is None:
         sample = rows[np.linspace(0, len(rows) - 1, min(BACKGROUND, len(rows))).astype(int)]
-        a, b = snap.sentence_offsets[sample], snap.sentence_offsets[sample + 1]
-        lengths = b - a
-        ends = np.cumsum(lengths)
-        picks = np.arange(int(lengths.sum())) + np.repeat(a - (ends - lengths), lengths)
-        some = lengths > 0
+        picks, starts, some = snap.sentence_picks(sample)
         cached = snap.cache[key] = _Sample(
             np.asarray(snap.vectors[sample], np.float32), np.asarray(snap.sentence_vectors[picks], np.float32),
-            (ends - lengths)[some], some)
+            starts, some)
     return cached
 
 

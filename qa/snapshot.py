@@ -45,21 +45,25 @@ class Snapshot:
         a, b = self.sentence_offsets[row], self.sentence_offsets[row + 1]
         return np.asarray(self.sentence_vectors[a:b], np.float32)
 
-    def best_sentence(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """Per row, the best cosine of one of its sentences with ``query`` (-2 for a chunk without
-        sentences): one gather and one product for all rows."""
+    def sentence_picks(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sentence-vector indexes of ``rows``' sentences back to back, where each row with
+        sentences starts in that list, which rows have sentences)."""
         rows = np.asarray(rows, np.int64)
         a, b = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
         lengths = b - a
-        best = np.full(len(rows), -2.0)
-        total = int(lengths.sum())
-        if total == 0:
-            return best
         ends = np.cumsum(lengths)
-        picks = np.arange(total) + np.repeat(a - (ends - lengths), lengths)
-        cos = np.asarray(self.sentence_vectors[picks], np.float32) @ np.asarray(query, np.float32)
+        picks = np.arange(int(lengths.sum())) + np.repeat(a - (ends - lengths), lengths)
         some = lengths > 0
-        best[some] = np.maximum.reduceat(cos, (ends - lengths)[some])
+        return picks, (ends - lengths)[some], some
+
+    def best_sentence(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Per row, the best cosine of one of its sentences with ``query`` (-2 for a chunk without
+        sentences): one gather and one product for all rows."""
+        picks, starts, some = self.sentence_picks(rows)
+        best = np.full(len(some), -2.0)
+        if len(picks):
+            cos = np.asarray(self.sentence_vectors[picks], np.float32) @ np.asarray(query, np.float32)
+            best[some] = np.maximum.reduceat(cos, starts)
         return best
 
     @cached_property
