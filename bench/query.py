@@ -65,9 +65,14 @@ def _old_retrieve(rev: str):
     source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:qa/retrieve.py"], check=True,
                             capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp()) / "retrieve_before.py"
-    path.write_text(source.replace("from . import ann", "from qa import ann").replace(
-        "from .index import Snapshot", "from qa.index import Snapshot").replace(
-        "from .records import Hit", "from qa.records import Hit"))
+    for old, new in [("from . import ann", "from qa.index import ann"),
+                     ("from .index import ann", "from qa.index import ann"),
+                     ("from .index.snapshot import Snapshot", "from qa.index import Snapshot"),
+                     ("from .index import Snapshot", "from qa.index import Snapshot"),
+                     ("from .snapshot import Snapshot", "from qa.index import Snapshot"),
+                     ("from .records import Hit", "from qa.records import Hit")]:
+        source = source.replace(old, new)
+    path.write_text(source)
     spec = importlib.util.spec_from_file_location("retrieve_before", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

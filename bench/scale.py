@@ -40,9 +40,8 @@ from common import (
     table,
 )
 
-from qa import ann
 from qa.chunk import ChunkSettings
-from qa.index import Index
+from qa.index import Index, ann
 from qa.lexical import BM25
 from qa.retrieve import SearchOptions, search
 from qa.text import detect_language

@@ -16,17 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import store
 from .answer import AnswerSettings, calibration_for, candidates, compose
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
-from .index import Index
+from .index import Index, store
+from .index.snapshot import Snapshot
 from .ingest import IngestReport, Progress, ingest
 from .lexical import tokenize
 from .load import DEFAULT_MAX_BYTES
 from .records import Answer, Hit
 from .retrieve import SearchOptions, search
-from .snapshot import Snapshot
 from .text import detect_language
 
 DEFAULT_INDEX = Path("embeddings")

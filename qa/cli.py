@@ -15,10 +15,10 @@ from typing import Any
 
 import click
 
-from . import store
 from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
 from .embed import DEFAULT_EMBEDDER
+from .index import store
 from .ingest import IngestReport
 from .records import Answer, Hit
 from .retrieve import MODES

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import readers
+from .index.store import sha256_file
 from .records import Document, content_id
-from .store import sha256_file
 from .text import detect_language
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

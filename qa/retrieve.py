@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import ann
+from .index import ann
+from .index.snapshot import Snapshot
 from .records import Hit
-from .snapshot import Snapshot
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60

@@ -7,9 +7,8 @@ embedder, no timing."""
 import numpy as np
 import pytest
 
-from qa import ann
 from qa.chunk import ChunkSettings
-from qa.index import Addition, Index
+from qa.index import Addition, Index, ann
 from qa.records import Chunk, Document, Span, content_id
 
 DIM = 32

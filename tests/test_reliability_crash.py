@@ -26,7 +26,7 @@ import pytest
 
 from qa import Assistant
 from qa.index import Index
-from qa.store import CURRENT, MANIFEST, StoreError
+from qa.index.store import CURRENT, MANIFEST, StoreError
 from tests.conftest import PARALLEL, ROOT
 
 RUN_TIMEOUT = 120  # a safety net for a hung child, not a measurement

@@ -9,9 +9,8 @@ import mmap
 import bm25s
 import numpy as np
 
-from qa import store
 from qa.chunk import ChunkSettings
-from qa.index import Addition, Index
+from qa.index import Addition, Index, store
 from qa.lexical import BM25, tokenize
 from qa.records import Chunk, Document, Span, content_id
 

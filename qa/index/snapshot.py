@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..lexical import BM25
 from . import ann, store
-from .lexical import BM25
 
 ROWS_FILE = "rows.npy"  # beside a saved FAISS index: each of its ids' row, -1 once removed
 

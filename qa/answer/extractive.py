@@ -17,9 +17,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .lexical import tokenize
-from .records import Answer, Citation, Hit, Span
-from .text import normalize
+from ..lexical import tokenize
+from ..records import Answer, Citation, Hit, Span
+from ..text import normalize
 
 MESSAGES = {
     "abstain": {"en": "I could not find this in the documents.", "ar": "لم أجد الإجابة في الوثائق."},

@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..lexical import BM25, Vocabulary
+from ..records import Chunk, Document
 from . import ann, store
-from .lexical import BM25, Vocabulary
-from .records import Chunk, Document
 from .snapshot import ROWS_FILE, Snapshot, build_parts, gather, lang_rows, open_snapshot
 
 

@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chunk import ChunkSettings
 from . import ann, store
-from .chunk import ChunkSettings
 from .generation import Addition, doc_entry, write_generation
 from .snapshot import Snapshot, open_snapshot
-
-__all__ = ["Addition", "Index", "Snapshot"]
 
 
 class Index:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import Chunk
+from ..records import Chunk
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
