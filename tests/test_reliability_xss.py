@@ -12,7 +12,7 @@ import ui  # noqa: F401 - first: sets the environment that keeps Gradio from pho
 from tests.hostile import PAYLOADS
 from tests.hostile import hostile_library as build_hostile_library
 from tests.test_ui_server import running_server, upload
-from ui import render
+from ui import documents, render
 
 # --- no HTML or JS from questions, documents, titles or file names ---
 
@@ -76,7 +76,7 @@ def test_rendered_html_escapes_every_field():
     assert_inert(render.messages(conversation)[1]["content"], "![x](http://203.0.113.9/pixel.png)", markdown=True)
     assert_inert(render.sources_html(conversation), p[0], p[2], p[3], p[6])
     docs = [{"id": p[2], "title": p[0], "lang": p[1], "chunks": p[3], "added": p[4], "path": f"/up/{p[5]}"}]
-    assert_inert(render.documents_html(docs), p[0], p[1], p[2])
+    assert_inert(documents.documents_html(docs), p[0], p[1], p[2])
 
     class Result:
         added, skipped = [p[0], p[1]], [(p[2], p[3]), (p[4], p[5])]
@@ -84,7 +84,7 @@ def test_rendered_html_escapes_every_field():
         def summary(self):
             return p[6]
 
-    assert_inert(render.report_html(Result()), p[0], p[2], p[3], p[4], p[6])
+    assert_inert(documents.report_html(Result()), p[0], p[2], p[3], p[4], p[6])
 
 
 
@@ -92,7 +92,7 @@ def test_rendered_html_escapes_every_field():
 def test_payloads_from_a_real_index_render_as_text(hostile_library):
     a = hostile_library.assistant
     docs = hostile_library.documents()
-    assert_inert(render.documents_html(docs), PAYLOADS[1] + " Lighthouse log")
+    assert_inert(documents.documents_html(docs), PAYLOADS[1] + " Lighthouse log")
     turns = []
     for question in ("How many ships did the lighthouse keeper count? " + PAYLOADS[1],
                      "How many fishing boats does the harbour of Asilah have? " + PAYLOADS[0]):

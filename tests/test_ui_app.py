@@ -10,7 +10,7 @@ import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.test_ui_server import seed_index
-from ui import render
+from ui import documents, render
 from ui.library import Library, UploadError, check_upload, safe_name
 
 
@@ -76,7 +76,7 @@ def test_unreadable_upload_is_reported_and_not_kept(library):
     result = library.add([("scan.pdf", io.BytesIO(b"%PDF-1.4 garbage"))])
     assert result.skipped and result.skipped[0][0] == "scan.pdf" and not result.documents
     assert not (library.folder / "scan.pdf").exists()
-    assert "scan.pdf" in render.report_html(result)
+    assert "scan.pdf" in documents.report_html(result)
 
 
 def test_questions_keep_working_while_another_user_ingests(library):
@@ -145,10 +145,10 @@ def test_abstention_renders_closest_passages_as_insufficient():
 
 
 def test_documents_html_escapes():
-    out = render.documents_html([{"id": "1", "title": "<img src=x onerror=alert(1)>", "lang": "en", "chunks": 2,
+    out = documents.documents_html([{"id": "1", "title": "<img src=x onerror=alert(1)>", "lang": "en", "chunks": 2,
                                   "added": "2025-01-02T03:04:05+00:00", "path": "/u/<b>.txt"}])
     assert "<img" not in out and "&lt;img" in out and "2025-01-02 03:04" in out and "&lt;b&gt;.txt" in out
-    assert "No documents" in render.documents_html([])
+    assert "No documents" in documents.documents_html([])
 
 
 def test_chat_callback_keeps_a_per_session_history(library):

@@ -1,4 +1,5 @@
-"""The Gradio page: a Chat tab (conversation, sources panel, settings sidebar) and a Documents tab.
+"""The Gradio page: a Chat tab (conversation, sources panel, settings sidebar) and the Documents tab
+(``documents``).
 
 Each browser session keeps its own conversation in a ``gr.State`` (question, answer and settings per
 turn); the chatbot and the sources panel are rendered from it by ``render``. Follow-up questions
@@ -8,7 +9,6 @@ pass the previous turns to ``Assistant.ask`` as history. The chat is also served
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,8 +16,8 @@ import gradio as gr
 from qa.assistant import MAX_QUESTION_CHARS
 from qa.retrieve import MODES
 
-from . import render
-from .library import SUFFIXES, Library, human_bytes
+from . import documents, render
+from .library import Library
 
 LANGS = [("All languages", "all"), ("العربية (ar)", "ar"), ("English (en)", "en")]
 EXAMPLES = ["How many participants attended the forum?", "كم عدد المشاركين في المنتدى؟",
@@ -56,41 +56,6 @@ def build(library: Library) -> gr.Blocks:
     def clear():
         return [], render.sources_html([]), []
 
-    def doc_views():
-        docs = library.documents()
-        choices = [(f"{d['title'][:70]} · {d['lang']} · {d['id']}", d["id"]) for d in docs]
-        return render.documents_html(docs), gr.update(choices=choices, value=None), _status()
-
-    def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom
-        if not files:
-            return (*doc_views()[:2], "", None)
-        progress(0, desc="Storing the files")
-
-        def step(done: int, total: int) -> None:
-            progress(done / max(total, 1), desc=f"Embedding {done}/{total} passages")
-
-        named = [(Path(f).name, Path(f)) for f in files]
-        result = library.add(named, progress=step)
-        for f in files:  # Gradio's temporary copy; ours is in the index's uploads folder
-            Path(f).unlink(missing_ok=True)
-        return (*doc_views()[:2], render.report_html(result), None)
-
-    def remove(doc_id: str | None):
-        if not doc_id:
-            raise gr.Error("Choose a document to remove first.")
-        try:
-            gone = library.remove(doc_id)
-        except KeyError as e:
-            raise gr.Error(f"No document with id {doc_id}: it may have been removed already.") from e
-        table, choices, _ = doc_views()
-        names = ", ".join(d["title"][:60] for d in gone)
-        return table, choices, f'<p class="qa-report-summary" dir="auto">Removed: {render.esc(names)}</p>'
-
-    def _status() -> str:
-        i = library.info()
-        plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
-        return f"{plural(i['documents'], 'document')} · {plural(i['chunks'], 'passage')} · embedder {i['embedder']}"
-
     with gr.Blocks(title="qa — ask your documents", analytics_enabled=False, fill_width=True,
                    delete_cache=(3600, 3600)) as demo:
         conversation = gr.State([])
@@ -99,7 +64,7 @@ def build(library: Library) -> gr.Blocks:
             k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve (k)", elem_id="qa-k")
             mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="qa-mode")
             lang = gr.Radio(LANGS, value="all", label="Passage language", elem_id="qa-lang")
-            status = gr.Markdown(_status(), elem_id="qa-status")
+            status = gr.Markdown(documents.status(library), elem_id="qa-status")
             gr.Markdown("[HTTP API docs](/docs) · answers cite their sources: click **[n]**")
         gr.Markdown("## Ask your documents · اسأل وثائقك", elem_id="qa-header")
         with gr.Tabs():
@@ -116,16 +81,7 @@ def build(library: Library) -> gr.Blocks:
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(render.sources_html([]), elem_id="qa-sources", js_on_load=None)
-            with gr.Tab("Documents", id="documents") as docs_tab:
-                files = gr.File(label=f"Add documents ({' '.join(SUFFIXES)}; up to "
-                                      f"{human_bytes(library.max_upload_bytes)} each)",
-                                file_count="multiple", file_types=list(SUFFIXES), type="filepath",
-                                elem_id="qa-upload", height=140)
-                report = gr.HTML("", elem_id="qa-report", js_on_load=None)
-                table = gr.HTML(render.documents_html([]), elem_id="qa-docs", js_on_load=None)
-                with gr.Row():
-                    doc = gr.Dropdown([], label="Document to remove", elem_id="qa-doc-select", scale=4)
-                    remove_btn = gr.Button("Remove", variant="stop", elem_id="qa-remove", scale=1)
+            docs = documents.layout(library)
 
         chat_io = dict(inputs=[question, k, mode, lang, conversation], outputs=[chat, sources, conversation, question])
         question.submit(ask, **chat_io, api_name="ask", concurrency_limit=4)
@@ -133,10 +89,5 @@ def build(library: Library) -> gr.Blocks:
         chat.example_select(ask_example, inputs=[k, mode, lang, conversation],
                             outputs=[chat, sources, conversation, question], api_visibility="private")
         chat.clear(clear, outputs=[chat, sources, conversation], api_visibility="private")
-        files.upload(upload, inputs=files, outputs=[table, doc, report, files], api_visibility="private",
-                     concurrency_limit=1).then(_status, outputs=status, api_visibility="private")
-        remove_btn.click(remove, inputs=doc, outputs=[table, doc, report], api_visibility="private",
-                         concurrency_limit=1).then(_status, outputs=status, api_visibility="private")
-        docs_tab.select(doc_views, outputs=[table, doc, status], api_visibility="private")
-        demo.load(doc_views, outputs=[table, doc, status], api_visibility="private")
+        documents.wire(library, docs, status, demo)
     return demo

@@ -1,4 +1,4 @@
-"""HTML for the web chat: messages, the sources panel and the document list.
+"""HTML for the web chat: messages and the sources panel (the document list is in ``documents``).
 
 Every piece of text that comes from a user or a document goes through ``esc`` (``html.escape``):
 a document that contains ``<script>`` shows it as text. Every element that holds such text carries
@@ -131,29 +131,6 @@ def sources_html(conversation: list[dict[str, Any]]) -> str:
             f'<h4 class="qa-turn-q" dir="auto">{esc(t["question"])}</h4>'
             f'<div class="qa-meta">{esc(meta)}</div>{_turn_sources(t["answer"], turn)}</section>')
     return f'<div class="qa-sources">{"".join(sections)}</div>'
-
-
-def documents_html(documents: list[dict[str, Any]]) -> str:
-    if not documents:
-        return '<p class="qa-docs-empty">No documents yet: upload some above.</p>'
-    rows = "".join(
-        f'<tr><td dir="auto">{esc(d["title"])}</td><td>{esc(d["lang"])}</td><td>{esc(d["chunks"])}</td>'
-        f'<td>{esc(str(d.get("added", ""))[:16].replace("T", " "))}</td>'
-        f'<td dir="auto" title="{esc(d["path"])}">{esc(Path(d["path"]).name)}</td>'
-        f'<td><code>{esc(d["id"])}</code></td></tr>'
-        for d in documents)
-    return ('<table class="qa-docs"><thead><tr><th>Title</th><th>Language</th><th>Passages</th><th>Added (UTC)</th>'
-            f"<th>File</th><th>Id</th></tr></thead><tbody>{rows}</tbody></table>")
-
-
-def report_html(result) -> str:
-    """An ingest result for people: what was added, and for each refused file its name and why."""
-    parts = [f'<p class="qa-report-summary">{esc(result.summary())}</p>']
-    if result.added:
-        parts.append(f'<p class="qa-report-added" dir="auto">Added: {esc(", ".join(result.added))}</p>')
-    parts += [f'<p class="qa-report-error" dir="auto"><b>{esc(name)}</b>: {esc(reason)}</p>'
-              for name, reason in result.skipped]
-    return f'<div class="qa-report">{"".join(parts)}</div>'
 
 
 CSS = """
