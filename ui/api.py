@@ -3,20 +3,23 @@
 Errors are JSON ``{"message": ..., "detail"?: ...}`` with a 4xx status: 422 for an invalid body
 (empty or over-long question, unknown mode, ...), 415 for a body that is not JSON or an unsupported
 file type, 413 for a file over the upload limit, 404 for an unknown document, 401 for a missing or
-wrong token. Out of scope: mounting, the body-size limit and the error handlers (``server``).
+wrong token. Routes are module-level functions on ``router``; what they need comes in by ``Depends``
+from ``request.app.state`` (``library``, ``token``), which ``server.create_app`` sets. Out of scope:
+mounting, the body-size limit and the error handlers (``server``).
 """
 
 from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from qa import Assistant
 from qa.assistant import MAX_QUESTION_CHARS
 
 from .library import Library, UploadError, check_upload
@@ -178,64 +181,81 @@ def require_json(request: Request) -> None:
         raise HTTPException(415, f"send the request body as application/json, not {kind or 'no content type'}")
 
 
-def router(library: Library, token: str | None) -> APIRouter:
-    assistant = library.assistant
+def get_library(request: Request) -> Library:
+    """The server's ``Library`` (set on ``app.state.library`` by ``server.create_app``)."""
+    return request.app.state.library
 
-    def authorised(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:  # noqa: B008
-        if token is None:
-            return
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "missing or wrong token: send Authorization: Bearer <token>",
-                                headers={"WWW-Authenticate": "Bearer"})
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(authorised)], responses=ERRORS)
+def get_assistant(library: Library = Depends(get_library)) -> Assistant:  # noqa: B008 - FastAPI's idiom
+    """The assistant the library writes to and questions are asked of."""
+    return library.assistant
 
-    @api.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"])
-    def ask(body: AskRequest) -> dict[str, Any]:
-        """A cited answer (or an abstention in the question's language) with its passages and timings."""
-        history = [t.model_dump() for t in body.history]
-        return assistant.ask(body.question, history=history, **body.options()).to_dict()
 
-    @api.post("/search", response_model=SearchOut, dependencies=[Depends(require_json)], tags=["questions"])
-    def search(body: SearchRequest) -> dict[str, Any]:
-        """The passages that best match the question, best first."""
-        hits = assistant.search(body.question, **body.options())
-        return {"question": body.question, "hits": [h.to_dict() for h in hits]}
+def authorised(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:  # noqa: B008
+    """401 unless the bearer token equals ``app.state.token`` (no check when the server has no token)."""
+    token: str | None = getattr(request.app.state, "token", None)
+    if token is None:
+        return
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(401, "missing or wrong token: send Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": "Bearer"})
 
-    @api.get("/documents", response_model=DocumentsOut, tags=["documents"])
-    def documents() -> dict[str, Any]:
-        """The indexed documents, newest first."""
-        return {"documents": [DocumentOut.of(d) for d in library.documents()]}
 
-    @api.post("/documents", response_model=IngestOut, tags=["documents"])
-    async def upload(files: list[UploadFile] = File(..., description="One or more files.")) -> IngestOut:  # noqa: B008
-        """Add files (.txt .md .html .htm .pdf .docx .json .jsonl) to the index."""
-        if len(files) > MAX_FILES:
-            raise HTTPException(413, f"{len(files)} files in one request; send at most {MAX_FILES}")
-        for f in files:  # refuse the whole request before storing anything
-            try:
-                check_upload(f.filename or "upload", f.size, library.max_upload_bytes)
-            except UploadError as e:
-                raise HTTPException(e.status, str(e)) from e
-        result = await run_in_threadpool(library.add, [(f.filename or "upload", f.file) for f in files])
-        return IngestOut(added=result.added, replaced=result.replaced, unchanged=result.unchanged,
-                         skipped=[SkippedOut(file=n, reason=r) for n, r in result.skipped],
-                         documents=[DocumentOut.of(d) for d in result.documents],
-                         chunks=result.chunks, seconds=round(result.seconds, 3))
+LibraryDep = Annotated[Library, Depends(get_library)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+router = APIRouter(prefix="/api", dependencies=[Depends(authorised)], responses=ERRORS)
 
-    @api.delete("/documents/{doc_id}", response_model=RemovedOut,
-                responses={404: {"model": ErrorOut, "description": "No such document"}}, tags=["documents"])
-    def remove(doc_id: str) -> dict[str, Any]:
-        """Remove one document (and its uploaded file) from the index."""
+
+@router.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"])
+def ask(body: AskRequest, assistant: AssistantDep) -> dict[str, Any]:
+    """A cited answer (or an abstention in the question's language) with its passages and timings."""
+    history = [t.model_dump() for t in body.history]
+    return assistant.ask(body.question, history=history, **body.options()).to_dict()
+
+
+@router.post("/search", response_model=SearchOut, dependencies=[Depends(require_json)], tags=["questions"])
+def search(body: SearchRequest, assistant: AssistantDep) -> dict[str, Any]:
+    """The passages that best match the question, best first."""
+    hits = assistant.search(body.question, **body.options())
+    return {"question": body.question, "hits": [h.to_dict() for h in hits]}
+
+
+@router.get("/documents", response_model=DocumentsOut, tags=["documents"])
+def documents(library: LibraryDep) -> dict[str, Any]:
+    """The indexed documents, newest first."""
+    return {"documents": [DocumentOut.of(d) for d in library.documents()]}
+
+
+@router.post("/documents", response_model=IngestOut, tags=["documents"])
+async def upload(library: LibraryDep,
+                 files: list[UploadFile] = File(..., description="One or more files.")) -> IngestOut:  # noqa: B008
+    """Add files (.txt .md .html .htm .pdf .docx .json .jsonl) to the index."""
+    if len(files) > MAX_FILES:
+        raise HTTPException(413, f"{len(files)} files in one request; send at most {MAX_FILES}")
+    for f in files:  # refuse the whole request before storing anything
         try:
-            return {"removed": [DocumentOut.of(d) for d in library.remove(doc_id)]}
-        except KeyError as e:
-            raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them") from e
+            check_upload(f.filename or "upload", f.size, library.max_upload_bytes)
+        except UploadError as e:
+            raise HTTPException(e.status, str(e)) from e
+    result = await run_in_threadpool(library.add, [(f.filename or "upload", f.file) for f in files])
+    return IngestOut(added=result.added, replaced=result.replaced, unchanged=result.unchanged,
+                     skipped=[SkippedOut(file=n, reason=r) for n, r in result.skipped],
+                     documents=[DocumentOut.of(d) for d in result.documents],
+                     chunks=result.chunks, seconds=round(result.seconds, 3))
 
-    @api.get("/health", response_model=HealthOut, tags=["service"])
-    def health() -> dict[str, Any]:
-        """Liveness and what the index holds."""
-        return {"status": "ok", **library.info()}
 
-    return api
+@router.delete("/documents/{doc_id}", response_model=RemovedOut,
+               responses={404: {"model": ErrorOut, "description": "No such document"}}, tags=["documents"])
+def remove(doc_id: str, library: LibraryDep) -> dict[str, Any]:
+    """Remove one document (and its uploaded file) from the index."""
+    try:
+        return {"removed": [DocumentOut.of(d) for d in library.remove(doc_id)]}
+    except KeyError as e:
+        raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them") from e
+
+
+@router.get("/health", response_model=HealthOut, tags=["service"])
+def health(library: LibraryDep) -> dict[str, Any]:
+    """Liveness and what the index holds."""
+    return {"status": "ok", **library.info()}

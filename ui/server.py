@@ -148,12 +148,12 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
                     "cited. Send `Authorization: Bearer <token>` when the server was started with a token.",
     )
     _install_error_handlers(fastapi_app)
-    fastapi_app.include_router(api.router(library, token))
+    fastapi_app.state.library, fastapi_app.state.token = library, token  # read by api's dependencies
+    fastapi_app.include_router(api.router)
     fastapi_app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT,
                                upload_limit=api.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
     if token is None:
         fastapi_app.add_middleware(LocalOnly)
-    fastapi_app.state.library = library
     return gr.mount_gradio_app(
         fastapi_app, app.build(library), path="/", auth=(USER, token) if token else None,
         auth_message="Sign in with user name qa and the server's token as the password.",
