@@ -19,7 +19,7 @@ from typing import Any
 from .answer import AnswerSettings, calibration_for, candidates, compose
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
-from .index import Index, store
+from .index import Index, IndexExists, store
 from .index.snapshot import Snapshot
 from .ingest import IngestReport, Progress, ingest
 from .lexical import tokenize
@@ -59,7 +59,10 @@ class Assistant:
         spec = embedder or DEFAULT_EMBEDDER
         model = get_embedder(spec)
         settings = (chunking or ChunkSettings()).check(model.max_tokens)
-        return cls(Index.create(index_dir, spec, model.dim, settings, ann), **kw)
+        try:
+            return cls(Index.create(index_dir, spec, model.dim, settings, ann), **kw)
+        except IndexExists:  # another process created it meanwhile
+            return cls.open(index_dir, embedder, **kw)
 
     @classmethod
     def build(cls, paths: Iterable[str | Path], index_dir: str | Path = DEFAULT_INDEX,

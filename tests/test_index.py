@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,65 @@ def test_empty_index_and_empty_question_are_clear_errors(tmp_path):
         a.ask("anything?")
     with pytest.raises(ValueError, match="question is empty"):
         a.search("   ")
+
+
+# --- Many processes, one index (issue 9): the same guarantees between two Index objects of one folder,
+# which share nothing in memory; tests/test_index_processes.py repeats the key ones with real processes.
+
+def test_a_reader_sees_a_newer_generation_without_reopening(tmp_path):
+    from tests.test_store import document, new_index
+
+    writer = new_index(tmp_path / "i", document(0, 3, seed=0))
+    reader = Index.open(tmp_path / "i")
+    first = reader.snapshot
+    assert reader.snapshot is first  # nothing changed: the same object, no reopen
+    writer.apply([document(1, 2, seed=1)], set())
+    assert len(reader.snapshot) == 5 and reader.snapshot is reader.snapshot
+    assert reader.snapshot.folder == writer.snapshot.folder
+
+
+def test_apply_goes_on_from_the_newest_generation_not_the_callers_snapshot(tmp_path):
+    from tests.test_store import document, new_index
+
+    a, b, c = document(0, 3, seed=0), document(1, 2, seed=1), document(2, 4, seed=2)
+    one = new_index(tmp_path / "i", a, b)
+    other = Index.open(tmp_path / "i")
+    stale = other.snapshot  # what the other writer planned on
+    one.apply([c], {a.document.id})
+    assert {d["id"] for d in stale.documents} == {a.document.id, b.document.id}
+    other.apply([], {b.document.id})  # must not bring a back nor drop c
+    assert {d["id"] for d in other.snapshot.documents} == {c.document.id}
+    assert {d["id"] for d in Index.open(tmp_path / "i").snapshot.documents} == {c.document.id}
+    gen = other.snapshot.folder
+    assert other.apply([], {"gone-already"}).folder == gen  # nothing left to remove: no new generation
+
+
+def test_a_new_version_of_a_file_replaces_the_version_another_writer_added(tmp_path):
+    from tests.test_store import document, new_index
+
+    v1, v2 = document(0, 3, seed=0), document(9, 2, seed=9)
+    v2 = v2._replace(document=replace(v2.document, path=v1.document.path), file_hash="h-v2")
+    index = new_index(tmp_path / "i", v1)
+    index.apply([v2], set())  # planned before v1 was there: it names nothing to remove
+    assert [d["id"] for d in index.snapshot.documents] == [v2.document.id]
+
+
+def test_a_dead_or_reused_pid_lease_pins_nothing(tmp_path):
+    import json
+    import os
+
+    from qa.index import leases
+
+    folder = tmp_path / "i"
+    (folder / leases.LEASES).mkdir(parents=True)
+    mine = leases.Lease(folder)
+    mine.take("gen-000007")
+    # A crashed reader (no such pid) and a pid that is alive but started at another time (reused).
+    (folder / leases.LEASES / "999999999-x.json").write_text(json.dumps({"pid": 999999999, "start": "1",
+                                                                         "generations": ["gen-000001"]}))
+    (folder / leases.LEASES / f"{os.getppid()}-y.json").write_text(json.dumps({"pid": os.getppid(), "start": "0",
+                                                                               "generations": ["gen-000002"]}))
+    assert leases.pinned(folder) == {"gen-000007"}
+    assert sorted(p.name for p in (folder / leases.LEASES).iterdir()) == [mine.path.name]
+    mine.release("gen-000007")
+    assert leases.pinned(folder) == set() and not mine.path.exists()

@@ -7,8 +7,9 @@ and its atomic swaps). Out of scope: embedding and chunking (``qa.ingest``), ran
 """
 
 from .generation import Addition
-from .live import Index
+from .live import Index, IndexExists
+from .lock import WriterBusy
 from .snapshot import Snapshot
 from .store import StoreError
 
-__all__ = ["Addition", "Index", "Snapshot", "StoreError"]
+__all__ = ["Addition", "Index", "IndexExists", "Snapshot", "StoreError", "WriterBusy"]

@@ -123,11 +123,19 @@ def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
     return gen
 
 
-def prune(folder: Path, keep: Path) -> None:
-    """Delete generations other than ``keep`` (readers of an old one keep their open mmaps)."""
+def prune(folder: Path, keep: set[str]) -> None:
+    """Delete the generations not named in ``keep`` (call it holding the writer lock). Each is renamed
+    away first, so a reader opening it finds all of it or none of it (and retries with CURRENT)."""
     for gen in folder.glob("gen-*"):
-        if gen != keep:
-            shutil.rmtree(gen, ignore_errors=True)
+        if gen.name not in keep:
+            trash = folder / f".trash-{gen.name}"
+            try:
+                os.rename(gen, trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
+    for trash in folder.glob(".trash-*"):  # left by a writer killed while deleting
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def read_manifest(gen: Path, verify: bool = True) -> dict:
