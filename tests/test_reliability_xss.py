@@ -76,7 +76,7 @@ def test_rendered_html_escapes_every_field():
     assert_inert(render.messages(conversation)[1]["content"], "![x](http://203.0.113.9/pixel.png)", markdown=True)
     assert_inert(render.sources_html(conversation), p[0], p[2], p[3], p[6])
     docs = [{"id": p[2], "title": p[0], "lang": p[1], "chunks": p[3], "added": p[4], "path": f"/up/{p[5]}"}]
-    assert_inert(documents.documents_html(docs), p[0], p[1], p[2])
+    assert_inert(documents.documents_html(docs), p[0], p[1], p[3])  # the id is not shown: titles name documents
 
     class Result:
         added, skipped = [p[0], p[1]], [(p[2], p[3]), (p[4], p[5])]
@@ -121,7 +121,7 @@ def test_the_api_returns_payloads_as_json_data(hostile_library):
         ask, search, documents, uploaded, missing, invalid = responses
         assert ask.json()["question"].endswith(PAYLOADS[0]) and search.json()["question"] == PAYLOADS[1]
         assert PAYLOADS[1] + " Lighthouse log" in {d["title"] for d in documents.json()["documents"]}
-        assert uploaded.json()["added"] == [PAYLOADS[3] + ".txt"]
+        assert uploaded.json()["result"]["added"] == [PAYLOADS[3] + ".txt"]
         assert missing.status_code == 404 and "<img src=x onerror=alert(1)>" in missing.json()["message"]
         assert invalid.status_code == 422
 

@@ -52,7 +52,7 @@ def test_check_upload():
     assert e.value.status == 400
 
 
-def test_library_stores_only_in_uploads_and_never_overwrites(library):
+def test_library_stores_only_in_uploads_and_a_re_upload_replaces(library):
     uploads = library.folder
     assert uploads == (Path(library.assistant.index.folder) / "uploads").resolve()
     first = library.add([("../../a/notes.txt", io.BytesIO(b"The Rabat tram has 31 stations.\n"))])
@@ -60,11 +60,16 @@ def test_library_stores_only_in_uploads_and_never_overwrites(library):
     same = library.add([("notes.txt", io.BytesIO(b"The Rabat tram has 31 stations.\n"))])
     assert same.unchanged == ["notes.txt"] and not same.added
     other = library.add([("notes.txt", io.BytesIO(b"The Fes medina has 9,400 streets.\n"))])
-    assert Path(other.documents[0]["path"]).name == "notes-2.txt"
-    assert (uploads / "notes.txt").read_bytes() == b"The Rabat tram has 31 stations.\n"
+    assert other.replaced == ["notes.txt"] and Path(other.documents[0]["path"]).name == "notes.txt"
+    assert (uploads / "notes.txt").read_bytes() == b"The Fes medina has 9,400 streets.\n"
+    assert first.documents[0]["id"] not in {d["id"] for d in library.documents()}  # the old version is gone
+    broken = library.add([("notes.txt", io.BytesIO(b"\xff\xfe not UTF-8 \x00"))])
+    assert broken.skipped and not broken.replaced  # an unreadable new version leaves the old one in place
+    assert (uploads / "notes.txt").read_bytes() == b"The Fes medina has 9,400 streets.\n"
+    assert other.documents[0]["id"] in {d["id"] for d in library.documents()}
     refused = library.add([("huge.txt", io.BytesIO(b"x" * 20_000)), ("a.exe", io.BytesIO(b"MZ"))])
     assert [n for n, _ in refused.skipped] == ["huge.txt", "a.exe"] and "limit" in refused.skipped[0][1]
-    for d in [*first.documents, *other.documents]:
+    for d in other.documents:
         assert library.remove(d["id"])[0]["id"] == d["id"]
     assert sorted(p.name for p in uploads.iterdir()) == []  # stored files and partial files are gone
     with pytest.raises(KeyError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -48,11 +50,23 @@ def running_server(app):
         sock.close()
 
 
+_PRISTINE: list[Path] = []  # the seed index built once per test process
+
+
 def seed_index(folder: Path):
+    """An index of a copy of seeds/ at ``folder/index``: built once per process, then copied (embedding is
+    the slow part); its documents' paths are those of the first build's seeds copy."""
     from qa import Assistant
 
     shutil.copytree(SEEDS, folder / "seeds")
-    return Assistant.build([folder / "seeds"], folder / "index")
+    if not _PRISTINE:
+        build = Path(tempfile.mkdtemp(prefix="qa-seed-index-"))
+        atexit.register(shutil.rmtree, build, ignore_errors=True)
+        shutil.copytree(SEEDS, build / "seeds")
+        Assistant.build([build / "seeds"], build / "index")
+        _PRISTINE.append(build / "index")
+    shutil.copytree(_PRISTINE[0], folder / "index")
+    return Assistant.open(folder / "index")
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +88,22 @@ def client(base):
         yield c
 
 
-def upload(client, *files: tuple[str, bytes], **kw):
+def upload(client, *files: tuple[str, bytes], wait: bool = True, **kw):
+    """POST files to /api/documents; with ``wait`` the response is the finished job (200), else 202 at once."""
     return client.post("/api/documents", files=[("files", (n, data, "application/octet-stream")) for n, data in files],
-                       **kw)
+                       params={"wait": "true"} if wait else {}, **kw)
+
+
+def follow(client, job: dict, timeout: float = 120) -> dict:
+    """Poll GET /api/jobs/{id} until the job has finished; returns it."""
+    deadline = time.monotonic() + timeout
+    while job["finished"] is None:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+        r = client.get(f"/api/jobs/{job['id']}")
+        assert r.status_code == 200, r.text
+        job = r.json()
+    return job
 
 
 def test_health(client, assistant):
@@ -123,9 +150,16 @@ def test_search(client):
 
 def test_upload_ask_list_and_remove(client, assistant):
     text = b"The Blue Owl Library opened in 1998 in Tangier.\n\nIt lends 4,200 books every month to its readers.\n"
-    r = upload(client, ("owl library.txt", text))
-    assert r.status_code == 200, r.text
-    report = r.json()
+    r = upload(client, ("owl library.txt", text), wait=False)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"/api/jobs/{job['id']}" and job["state"] in ("queued", "running", "done")
+    job = follow(client, job)
+    assert job["state"] == "done" and job["files"] == [{"file": "owl library.txt", "status": "added", "reason": None}]
+    assert job["id"] in [j["id"] for j in client.get("/api/jobs").json()["jobs"]]
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 409  # finished: nothing to cancel
+    assert client.get("/api/jobs/0000").status_code == 404
+    report = job["result"]
     assert report["added"] == ["owl library.txt"] and report["chunks"] >= 1 and not report["skipped"]
     [doc] = report["documents"]
     stored = Path(doc["path"])
@@ -140,20 +174,26 @@ def test_upload_ask_list_and_remove(client, assistant):
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 404
 
 
-def test_upload_names_are_sanitised_and_never_overwrite(client, assistant):
+def test_upload_names_are_sanitised_and_a_re_upload_replaces(client, assistant):
     uploads = (Path(assistant.index.folder) / "uploads").resolve()
     r = upload(client, ("../../../evil\x00name.txt", b"Zebras in Fes number exactly 31.\n"),
                ("..\\..\\notes.md", b"# Notes\n\nThe river Sebou is long.\n"))
     assert r.status_code == 200, r.text
-    docs = r.json()["documents"]
+    docs = r.json()["result"]["documents"]
     assert len(docs) == 2 and all(Path(d["path"]).parent == uploads for d in docs)
     evil, notes = sorted(Path(d["path"]).name for d in docs)
     assert evil.startswith("evil") and evil.endswith("name.txt") and "\x00" not in evil and notes == "notes.md"
+    old = next(d for d in docs if d["file"] == "notes.md")
     r = upload(client, ("notes.md", b"# Notes\n\nThe river Oum Er-Rbia is longer.\n"))
-    [again] = r.json()["documents"]
-    assert Path(again["path"]).name == "notes-2.md"
-    assert (uploads / "notes.md").read_bytes().endswith(b"Sebou is long.\n")
-    for d in [*docs, again]:
+    result = r.json()["result"]
+    [again] = result["documents"]
+    assert result["replaced"] == ["notes.md"] and not result["added"] and again["file"] == "notes.md"
+    assert (uploads / "notes.md").read_bytes().endswith(b"Oum Er-Rbia is longer.\n")
+    ids = {d["id"] for d in client.get("/api/documents").json()["documents"]}
+    assert again["id"] in ids and old["id"] not in ids  # one document per upload name: the new version
+    same = upload(client, ("notes.md", b"# Notes\n\nThe river Oum Er-Rbia is longer.\n")).json()
+    assert same["result"]["unchanged"] == ["notes.md"] and same["files"][0]["status"] == "unchanged"
+    for d in [docs[0] if docs[0]["file"] != "notes.md" else docs[1], again]:
         assert client.delete(f"/api/documents/{d['id']}").status_code == 200
     assert not [p for p in uploads.iterdir() if not p.name.startswith(".")]
 
@@ -167,8 +207,35 @@ def test_upload_errors(client):
     assert r.status_code == 400 and "empty" in r.json()["message"]
     r = client.post("/api/documents", json={"files": []})
     assert r.status_code == 422
+    r = upload(client, ("empty.txt", b""), ("tool.exe", b"MZ"))
+    assert r.status_code == 400 and "no file can be added" in r.json()["message"] and "tool.exe" in r.json()["message"]
     r = upload(client, ("broken.pdf", b"%PDF-1.4 not really a pdf"))
-    assert r.status_code == 200 and r.json()["skipped"][0]["file"] == "broken.pdf" and not r.json()["added"]
+    result = r.json()["result"]
+    assert r.status_code == 200 and result["skipped"][0]["file"] == "broken.pdf" and not result["added"]
+
+
+def test_a_batch_with_one_empty_file_adds_the_others_and_reports_it(client):
+    r = upload(client, ("empty.txt", b""), ("kasbah.txt", b"The kasbah of Tangier has 7 gates.\n"), wait=False)
+    assert r.status_code == 202, r.text
+    job = follow(client, r.json())
+    assert job["state"] == "done" and job["result"]["added"] == ["kasbah.txt"]
+    assert job["errors"] == [{"file": "empty.txt", "reason": "the file is empty"}]
+    assert {f["file"]: f["status"] for f in job["files"]} == {"kasbah.txt": "added", "empty.txt": "skipped"}
+    [doc] = job["result"]["documents"]
+    assert client.delete(f"/api/documents/{doc['id']}").status_code == 200
+
+
+def test_cancel_a_running_upload_job(client):
+    before = client.get("/api/documents").json()["documents"]
+    lines = "".join(f"Line {i}: the ferry {i} from Tangier carries {i + 40} cars.\n\n" for i in range(200))
+    r = upload(client, ("ferries.txt", lines.encode()), wait=False)
+    assert r.status_code == 202
+    cancel = client.delete(f"/api/jobs/{r.json()['id']}")
+    assert cancel.status_code == 202, cancel.text  # 200 sentences take seconds to embed: still going
+    assert cancel.json()["state"] == "cancelled" or cancel.json()["cancel_requested"]
+    job = follow(client, cancel.json())
+    assert job["state"] == "cancelled" and job["files"][0]["status"] == "not added" and job["result"] is None
+    assert client.get("/api/documents").json()["documents"] == before
 
 
 @pytest.mark.parametrize("body, status", [
@@ -209,7 +276,8 @@ def test_wrong_content_type_bad_json_and_oversized_bodies(client):
 
 def test_openapi_and_docs(client):
     schema = client.get("/openapi.json").json()
-    paths = {"/api/ask", "/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/health"}
+    paths = {"/api/ask", "/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/health", "/api/jobs",
+             "/api/jobs/{job_id}"}
     assert paths <= set(schema["paths"])
     assert "AskRequest" in schema["components"]["schemas"] and "AnswerOut" in schema["components"]["schemas"]
     assert client.get("/docs").status_code == 200

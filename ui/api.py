@@ -5,7 +5,7 @@ Errors are JSON ``{"message": ..., "detail"?: ...}`` with a 4xx status: 422 for 
 file type, 413 for a file over the upload limit, 404 for an unknown document, 401 for a missing or
 wrong token. Routes are module-level functions on ``router``; what they need comes in by ``Depends``
 from ``request.app.state`` (``library``, ``token``), which ``server.create_app`` sets. Out of scope:
-mounting, the body-size limit and the error handlers (``server``).
+mounting, the body-size limit and the error handlers (``server``); uploads and jobs (``api_jobs``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ import hmac
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa import Assistant
 from qa.assistant import MAX_QUESTION_CHARS
 
-from .library import Library, UploadError, check_upload
+from .library import IngestResult, Library
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Lang = Literal["ar", "en"]
@@ -151,6 +150,13 @@ class IngestOut(BaseModel):
     chunks: int
     seconds: float
 
+    @classmethod
+    def of(cls, result: IngestResult, library: Library) -> IngestOut:
+        return cls(added=result.added, replaced=result.replaced, unchanged=result.unchanged,
+                   skipped=[SkippedOut(file=n, reason=r) for n, r in result.skipped],
+                   documents=[DocumentOut.of(d) for d in result.documents],
+                   chunks=result.chunks, seconds=round(result.seconds, 3))
+
 
 class RemovedOut(BaseModel):
     removed: list[DocumentOut]
@@ -225,24 +231,6 @@ def search(body: SearchRequest, assistant: AssistantDep) -> dict[str, Any]:
 def documents(library: LibraryDep) -> dict[str, Any]:
     """The indexed documents, newest first."""
     return {"documents": [DocumentOut.of(d) for d in library.documents()]}
-
-
-@router.post("/documents", response_model=IngestOut, tags=["documents"])
-async def upload(library: LibraryDep,
-                 files: list[UploadFile] = File(..., description="One or more files.")) -> IngestOut:  # noqa: B008
-    """Add files (.txt .md .html .htm .pdf .docx .json .jsonl) to the index."""
-    if len(files) > MAX_FILES:
-        raise HTTPException(413, f"{len(files)} files in one request; send at most {MAX_FILES}")
-    for f in files:  # refuse the whole request before storing anything
-        try:
-            check_upload(f.filename or "upload", f.size, library.max_upload_bytes)
-        except UploadError as e:
-            raise HTTPException(e.status, str(e)) from e
-    result = await run_in_threadpool(library.add, [(f.filename or "upload", f.file) for f in files])
-    return IngestOut(added=result.added, replaced=result.replaced, unchanged=result.unchanged,
-                     skipped=[SkippedOut(file=n, reason=r) for n, r in result.skipped],
-                     documents=[DocumentOut.of(d) for d in result.documents],
-                     chunks=result.chunks, seconds=round(result.seconds, 3))
 
 
 @router.delete("/documents/{doc_id}", response_model=RemovedOut,

@@ -17,6 +17,7 @@ from qa.assistant import MAX_QUESTION_CHARS
 from qa.retrieve import MODES
 
 from . import documents, render
+from .jobs import JobQueue
 from .library import Library
 
 LANGS = [("All languages", "all"), ("العربية (ar)", "ar"), ("English (en)", "en")]
@@ -32,8 +33,10 @@ def _history(conversation: list[dict[str, Any]]) -> list[dict[str, str]]:
     return turns
 
 
-def build(library: Library) -> gr.Blocks:
+def build(library: Library, jobs: JobQueue | None = None) -> gr.Blocks:
+    """The page over ``library``; uploads become jobs of ``jobs`` (a queue of its own if None)."""
     assistant = library.assistant
+    jobs = jobs or JobQueue(library)
 
     def ask(question: str, k: float, mode: str, lang: str, conversation: list | None):
         """Answer ``question`` in this session's conversation; returns the chat, the sources and ''."""
@@ -89,5 +92,5 @@ def build(library: Library) -> gr.Blocks:
         chat.example_select(ask_example, inputs=[k, mode, lang, conversation],
                             outputs=[chat, sources, conversation, question], api_visibility="private")
         chat.clear(clear, outputs=[chat, sources, conversation], api_visibility="private")
-        documents.wire(library, docs, status, demo)
+        documents.wire(library, jobs, docs, status, demo)
     return demo

@@ -1,40 +1,33 @@
 """Uploads and every write to the index, shared by the web chat and the HTTP API.
 
 An uploaded file is stored only inside ``<index folder>/uploads/`` under a sanitised version of its
-name (no directories, no ``..``, no control characters, a capped length, the suffix kept); a file of
-the same name but different content gets a numbered name instead of overwriting it. Writes (add and
-remove) are serialised by one lock, so two users uploading at once cannot race on the index, while
-questions keep being answered from the live snapshot. Out of scope: rendering and HTTP status codes.
+name (no directories, no ``..``, no control characters, a capped length, the suffix kept). A file
+uploaded under the name of an earlier upload replaces that document (a new version of it); its
+previous version is kept aside until the new one is indexed, and put back if it is not (unreadable,
+cancelled, a crash). Adds run one at a time (``writer``); a removal does not wait for a running add,
+and questions keep being answered from the live snapshot. Out of scope: rendering, HTTP status codes
+and jobs (``jobs``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
-import unicodedata
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from qa import Assistant
-from qa.load import READERS, file_hash
+from qa.load import file_hash
 
-SUFFIXES = tuple(sorted(READERS))
-MAX_NAME_CHARS = 100
-MAX_NAME_BYTES = 200  # UTF-8; file systems allow 255, and 100 characters of a 4-byte script would not fit
+from .names import MAX_NAME_BYTES, MAX_NAME_CHARS, SUFFIXES, UploadError, check_upload, human_bytes, safe_name
+
 DEFAULT_MAX_UPLOAD_BYTES = 20_000_000
-_UNSAFE = re.compile(r"[^\w.\- ]+")
-
-
-class UploadError(ValueError):
-    """A file refused before ingestion; ``status`` is the HTTP status the API answers with."""
-
-    def __init__(self, name: str, reason: str, status: int = 400):
-        super().__init__(f"{name}: {reason}")
-        self.name, self.reason, self.status = name, reason, status
+__all__ = ["MAX_NAME_BYTES", "MAX_NAME_CHARS", "SUFFIXES", "IngestResult", "Library",
+           "UploadError", "check_upload", "human_bytes", "safe_name"]
 
 
 @dataclass
@@ -55,64 +48,44 @@ class IngestResult:
         return f"{', '.join(parts) or 'nothing to do'}; {self.chunks} new passages in {self.seconds:.1f}s"
 
 
-def human_bytes(n: float) -> str:
-    return f"{n / 1e6:.3g} MB" if n >= 1e6 else f"{n / 1e3:.3g} kB"
+@dataclass
+class _Stored:
+    """One uploaded file in the uploads folder while its ingest runs."""
 
-
-def safe_name(name: str) -> str:
-    """A file name that is safe to create inside the uploads folder, with the original suffix."""
-    name = unicodedata.normalize("NFC", str(name)).replace("\x00", "")
-    name = re.split(r"[\\/]", name)[-1]  # strip any directories, whichever separator
-    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
-    name = _UNSAFE.sub("_", name).strip(" .")
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        stem, suffix = name, ""
-    suffix = suffix.lower()[:10]
-    stem = _fit(stem.strip(" .").replace("..", "_"), f".{suffix}").strip(" .") or "upload"
-    return f"{stem}.{suffix}" if suffix else stem
-
-
-def _fit(stem: str, tail: str) -> str:
-    """``stem`` cut so that ``stem + tail`` has at most MAX_NAME_CHARS characters and MAX_NAME_BYTES bytes."""
-    stem = stem[: MAX_NAME_CHARS - len(tail)]
-    return stem.encode("utf-8")[: MAX_NAME_BYTES - len(tail.encode("utf-8"))].decode("utf-8", "ignore")
-
-
-def check_upload(name: str, size: int | None, max_bytes: int) -> None:
-    """Raise ``UploadError`` for an unsupported suffix (415) or a file over the limit (413)."""
-    suffix = Path(safe_name(name)).suffix.lower()
-    if suffix not in READERS:
-        raise UploadError(name, f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(SUFFIXES)}",
-                          415)
-    if size is not None and size > max_bytes:
-        raise UploadError(name, f"the file is {human_bytes(size)}, over the {human_bytes(max_bytes)} upload "
-                                "limit (qa serve --max-upload-mb)", 413)
-    if size == 0:
-        raise UploadError(name, "the file is empty", 400)
+    name: str  # as the user gave it
+    path: Path  # where it is stored (the same path for a new version of an earlier upload)
+    backup: Path | None = None  # the previous version, restored if this one does not get indexed
+    created: bool = False  # the path did not exist before
 
 
 class Library:
-    """The assistant's documents as users change them: stored uploads, add, remove."""
+    """The assistant's documents as users change them: stored uploads, add (or replace), remove."""
 
     def __init__(self, assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES):
         self.assistant = assistant
         self.max_upload_bytes = int(max_upload_bytes)
         self.folder = (Path(assistant.index.folder) / "uploads").resolve()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # file operations in the uploads folder (short)
+        self.writer = threading.Lock()  # one add at a time, held while it embeds; removals do not wait
+        self._busy: set[str] = set()  # stored paths of the running add, never unlinked by a removal
+        self._recover()
 
     def documents(self) -> list[dict[str, Any]]:
         return sorted(self.assistant.documents(), key=lambda d: d.get("added", ""), reverse=True)
+
+    def public_message(self, text: str) -> str:
+        """``text`` with the index folder's absolute path cut off, so no server path reaches a client."""
+        root = str(Path(self.assistant.index.folder).resolve())
+        return text.replace(root + os.sep, "").replace(root, ".")
 
     def info(self) -> dict[str, Any]:
         snap = self.assistant.index.snapshot
         return {"documents": len(snap.documents), "chunks": len(snap), "embedder": self.assistant.embedder_name}
 
-    def _store(self, name: str, source: BinaryIO) -> Path:
-        """Copy ``source`` into the uploads folder (size-checked while copying); returns the stored path."""
+    def _copy(self, name: str, source: BinaryIO) -> tuple[Path, str]:
+        """``source`` into a partial file of the uploads folder (size-checked while copying), and its hash."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        final = safe_name(name)
-        part = self.folder / f".part-{os.getpid()}-{threading.get_ident()}"
+        part = self.folder / f".part-{uuid.uuid4().hex}"
         digest, size = hashlib.sha256(), 0
         try:
             with open(part, "wb") as out:
@@ -123,62 +96,124 @@ class Library:
                     digest.update(block)
                     out.write(block)
             check_upload(name, size, self.max_upload_bytes)
-            stem, suffix = Path(final).stem, Path(final).suffix
-            for n in range(1, 10_000):
-                target = self.folder / (final if n == 1 else f"{_fit(stem, f'-{n}{suffix}')}-{n}{suffix}")
-                if target.resolve().parent != self.folder:
-                    raise UploadError(name, "invalid file name")
-                if not target.exists():
-                    os.replace(part, target)
-                    return target
-                if file_hash(target) == digest.hexdigest():  # the very same file: reuse it
-                    return target
-            raise UploadError(name, "too many files with this name; rename it")
-        finally:
+        except BaseException:
             part.unlink(missing_ok=True)
+            raise
+        return part, digest.hexdigest()
+
+    def _store(self, name: str, source: BinaryIO) -> _Stored:
+        """Store ``source`` under its safe name; an earlier upload of that name is kept aside as a backup."""
+        target = self.folder / safe_name(name)
+        if target.resolve().parent != self.folder:
+            raise UploadError(name, "invalid file name")
+        part, digest = self._copy(name, source)
+        with self.lock:
+            if target.exists() and file_hash(target) == digest:  # the very same file: ingest says unchanged
+                part.unlink()
+                return _Stored(name, target)
+            backup = None
+            if target.exists():
+                backup = self.folder / f".prev-{uuid.uuid4().hex[:12]}-{target.name}"
+                os.replace(target, backup)
+            os.replace(part, target)
+            return _Stored(name, target, backup, created=backup is None)
+
+    def _store_all(self, files: list[tuple[str, BinaryIO | Path]], result: IngestResult) -> dict[str, _Stored]:
+        """Store each file (refusals go to ``result.skipped``); stored path -> what was stored."""
+        stored: dict[str, _Stored] = {}
+        for name, source in files:
+            try:
+                check_upload(name, None, self.max_upload_bytes)
+                if str(self.folder / safe_name(name)) in stored:
+                    raise UploadError(name, "another file of this upload has the same name; rename one")
+                if isinstance(source, Path):
+                    with open(source, "rb") as f:
+                        item = self._store(name, f)
+                else:
+                    item = self._store(name, source)
+            except UploadError as e:
+                result.skipped.append((name, e.reason))
+                continue
+            stored[str(item.path)] = item
+            with self.lock:
+                self._busy.add(str(item.path))
+        return stored
+
+    def _undo(self, item: _Stored) -> None:
+        """Put back what was in the uploads folder before ``item`` was stored."""
+        if item.backup is not None:
+            os.replace(item.backup, item.path)
+        elif item.created:
+            item.path.unlink(missing_ok=True)
 
     def add(self, files: list[tuple[str, BinaryIO | Path]],
             progress: Callable[[int, int], None] | None = None) -> IngestResult:
-        """Store and ingest ``(original name, stream or path)`` pairs; refused files land in ``skipped``."""
+        """Store and ingest ``(original name, stream or path)`` pairs; refused files land in ``skipped``.
+
+        A file named like an earlier upload replaces it (a new version; ``unchanged`` when the bytes
+        are the same). If the ingest raises (a cancelled job), the uploads folder is put back as it
+        was and nothing of this add becomes visible."""
         result = IngestResult()
-        with self.lock:
-            stored: dict[str, str] = {}  # stored path (resolved, as the index reports it) -> given name
-            for name, source in files:
-                try:
-                    check_upload(name, None, self.max_upload_bytes)
-                    if isinstance(source, Path):
-                        with open(source, "rb") as f:
-                            path = self._store(name, f)
-                    else:
-                        path = self._store(name, source)
-                except UploadError as e:
-                    result.skipped.append((name, e.reason))
-                    continue
-                stored[str(path)] = name
-            if not stored:
+        with self.writer:
+            stored = self._store_all(files, result)
+            try:
+                report = self.assistant.add(list(stored), progress=progress) if stored else None
+            except BaseException:
+                with self.lock:
+                    for item in stored.values():
+                        self._undo(item)
+                raise
+            finally:
+                with self.lock:
+                    self._busy -= set(stored)
+            if report is None:
                 return result
-            report = self.assistant.add(list(stored), progress=progress)
-            named = lambda paths: [stored.get(p, Path(p).name) for p in paths]  # noqa: E731
-            result.added, result.replaced = named(report.added), named(report.replaced)
-            result.unchanged = named(report.unchanged)
-            result.skipped += [(stored.get(s.path, Path(s.path).name), s.reason) for s in report.skipped]
-            result.chunks, result.seconds = report.chunks, report.seconds
-            documents = self.assistant.documents()
-            result.documents = [d for d in documents if d["path"] in stored]
-            for path in set(stored) - {d["path"] for d in documents}:  # not indexed: do not keep it
-                Path(path).unlink(missing_ok=True)
+            self._settle(stored, report)
+        named = lambda paths: [stored[p].name if p in stored else Path(p).name for p in paths]  # noqa: E731
+        result.added, result.replaced = named(report.added), named(report.replaced)
+        result.unchanged = named(report.unchanged)
+        result.skipped += [(named([s.path])[0], s.reason) for s in report.skipped]
+        result.chunks, result.seconds = report.chunks, report.seconds
+        result.documents = [d for d in self.assistant.documents() if d["path"] in stored]
         return result
+
+    def _settle(self, stored: dict[str, _Stored], report: Any) -> None:
+        """Keep the stored files the index took; put back the earlier version of the others."""
+        indexed = set(report.added) | set(report.replaced) | set(report.unchanged)
+        with self.lock:
+            for path, item in stored.items():
+                if path in indexed:
+                    if item.backup is not None:
+                        item.backup.unlink(missing_ok=True)
+                else:
+                    self._undo(item)
+            held = {d["path"] for d in self.assistant.documents()}
+            for path in set(stored) - held:  # not indexed at all (e.g. a duplicate): do not keep it
+                Path(path).unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """After a crash mid-add: a backup whose content the index still holds goes back in place."""
+        if not self.folder.is_dir():
+            return
+        hashes = self.assistant.index.file_hashes()
+        for backup in self.folder.glob(".prev-*"):
+            target = self.folder / backup.name.split("-", 2)[2]
+            if hashes.get(str(target)) == file_hash(backup):
+                os.replace(backup, target)
+            else:
+                backup.unlink(missing_ok=True)
+        for part in self.folder.glob(".part-*"):
+            part.unlink(missing_ok=True)
 
     def remove(self, doc_id: str) -> list[dict[str, Any]]:
         """Remove one document by id (``KeyError`` if unknown); its uploaded file goes too."""
+        if doc_id not in {d["id"] for d in self.assistant.documents()}:
+            raise KeyError(doc_id)
+        gone = [d for d in self.assistant.remove(doc_id) if d["id"] == doc_id]
         with self.lock:
-            if doc_id not in {d["id"] for d in self.assistant.documents()}:
-                raise KeyError(doc_id)
-            gone = [d for d in self.assistant.remove(doc_id) if d["id"] == doc_id]
-            still_used = {d["path"] for d in self.assistant.documents()}
+            still_used = {d["path"] for d in self.assistant.documents()} | self._busy
             for d in gone:
                 path = Path(d["path"])
                 if path.parent == self.folder and d["path"] not in still_used:
                     path.unlink(missing_ok=True)
-            return gone
-
+        return gone

@@ -11,13 +11,16 @@ reverse proxy in front when exposing the server beyond the machine).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import threading
+from collections.abc import AsyncIterator
 
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,8 +28,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa import Assistant
+from qa.index import WriterBusy
 
-from . import api, app, render
+from . import api, api_jobs, app, documents_html, render
+from .jobs import JobQueue
 from .library import DEFAULT_MAX_UPLOAD_BYTES, Library
 
 JSON_BODY_LIMIT = 1_000_000
@@ -126,9 +131,13 @@ def _install_error_handlers(fastapi_app: FastAPI) -> None:
         message = f"invalid request: {where + ': ' if where else ''}{first.get('msg', 'malformed body')}"
         return _error(422, message, [{k: e.get(k) for k in ("loc", "msg", "type")} for e in errors])
 
+    @fastapi_app.exception_handler(WriterBusy)
+    async def busy(request: Request, exc: WriterBusy) -> JSONResponse:  # another process is writing the index
+        return _error(503, request.app.state.library.public_message(str(exc)))
+
     @fastapi_app.exception_handler(ValueError)
     async def domain(request: Request, exc: ValueError) -> JSONResponse:
-        return _error(400, str(exc))
+        return _error(400, request.app.state.library.public_message(str(exc)))
 
     @fastapi_app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
@@ -141,7 +150,15 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
     """The API under /api (docs at /docs) and the web chat at /, over ``assistant``."""
     token = token or None
     library = Library(assistant, max_upload_bytes)
+    jobs = JobQueue(library)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(jobs.close)  # the running job finishes, queued ones are cancelled
+
     fastapi_app = FastAPI(
+        lifespan=lifespan,
         title="qa — Arabic/English document QA",
         version="0.1.0",
         description="Ask questions about your documents in Arabic or English; every answer sentence is "
@@ -149,16 +166,18 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
     )
     _install_error_handlers(fastapi_app)
     fastapi_app.state.library, fastapi_app.state.token = library, token  # read by api's dependencies
+    fastapi_app.state.jobs = jobs
     fastapi_app.include_router(api.router)
+    fastapi_app.include_router(api_jobs.router)
     fastapi_app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT,
                                upload_limit=api.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
     if token is None:
         fastapi_app.add_middleware(LocalOnly)
     return gr.mount_gradio_app(
-        fastapi_app, app.build(library), path="/", auth=(USER, token) if token else None,
+        fastapi_app, app.build(library, jobs), path="/", auth=(USER, token) if token else None,
         auth_message="Sign in with user name qa and the server's token as the password.",
         footer_links=["api"], run_history=False, max_file_size=library.max_upload_bytes, ssr_mode=False,
-        mcp_server=False, pwa=False, css=render.CSS, js=render.SCRIPT, show_error=True,
+        mcp_server=False, pwa=False, css=render.CSS + documents_html.CSS, js=render.SCRIPT, show_error=True,
     )
 
 
