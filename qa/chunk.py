@@ -2,17 +2,22 @@
 
 Sentences are packed greedily up to ``max_tokens`` tokens of the embedder; the next chunk starts
 with the trailing sentences of the previous one that fit in ``overlap_tokens``. A sentence longer
-than a chunk is cut at commas (Arabic ``،`` included), then between words.
-Out of scope: layout (headings, tables); a chunk never spans two documents.
+than a chunk is cut at commas (Arabic ``،`` included), then between words. Sentences come from the
+index's splitter version (``qa.sentences.SPLITTERS``); headings (Markdown ``#`` or underlined lines,
+and a document's opening title line standing alone) are marked in ``Chunk.headings`` when the
+document has sentences under them. Out of scope: columns and tables' cell structure; a chunk never
+spans two documents.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from .records import Chunk, Document, Span, content_id
-from .text import clause_spans, detect_language, sentence_spans, word_spans
+from .sentences import SPLITTER, SPLITTERS, Block, clause_spans, word_spans
+from .text import detect_language
 
 TokenCounter = Callable[[str], int]
 
@@ -30,6 +35,12 @@ class ChunkSettings(NamedTuple):
     max_tokens: int = 250
     overlap_tokens: int = 40
     passage_vectors: str = "embedded"
+    splitter: int = SPLITTER
+
+    @classmethod
+    def from_manifest(cls, recorded: dict) -> ChunkSettings:
+        """The settings an index was built with; one from before splitter versions used version 1."""
+        return cls(**{"splitter": 1, **recorded})
 
     def check(self, limit: int | None = None) -> ChunkSettings:
         """Valid settings, or ValueError; ``limit`` is the embedder's input size in tokens."""
@@ -38,6 +49,9 @@ class ChunkSettings(NamedTuple):
                              f"use {limit} or less (default 250)")
         if self.passage_vectors not in PASSAGE_VECTORS:
             raise ValueError(f"passage_vectors={self.passage_vectors!r}; choose one of: {', '.join(PASSAGE_VECTORS)}")
+        if self.splitter not in SPLITTERS:
+            raise ValueError(f"splitter={self.splitter}; this version knows splitters "
+                             f"{', '.join(map(str, SPLITTERS))}: upgrade qa or rebuild the index")
         if self.max_tokens < 16:
             raise ValueError(f"max_tokens={self.max_tokens} is too small; use 16 or more (default 250)")
         if not 0 <= self.overlap_tokens < self.max_tokens:
@@ -49,6 +63,7 @@ class ChunkSettings(NamedTuple):
 class _Unit(NamedTuple):
     span: Span
     tokens: int
+    heading: bool = False
 
 
 def _split_long(text: str, span: Span, tokens: int, limit: int, count: TokenCounter) -> Iterator[_Unit]:
@@ -78,11 +93,36 @@ def _word_windows(text: str, span: Span, limit: int, count: TokenCounter) -> Ite
         i = j
 
 
+_BLANK_LINE = re.compile(r"[ \t\r]*\n[ \t\r]*\n")
+_TITLE_END = tuple(".!?؟…:;؛,،")
+TITLE_WORDS = 20
+
+
+def _is_title_line(doc: Document, block: Block, first: bool) -> bool:
+    """A plain title: a short line standing alone (a blank line after it), without closing
+    punctuation, that opens the document or repeats its title (the seed article does both)."""
+    text, s = doc.text, block.span
+    line = text[s.start : s.end]
+    if block.kind != "paragraph" or "\n" in line or line.endswith(_TITLE_END) or len(line.split()) > TITLE_WORDS:
+        return False
+    if not _BLANK_LINE.match(text, s.end):
+        return False
+    return first or line.strip().casefold() == doc.title.strip().casefold()
+
+
+def headings(doc: Document, sentences: list[Block]) -> list[bool]:
+    """Which sentences are headings; none when nothing but headings would be left to answer from."""
+    flags = [b.kind == "heading" or _is_title_line(doc, b, i == 0) for i, b in enumerate(sentences)]
+    return flags if not all(flags) else [False] * len(flags)
+
+
 def units(doc: Document, settings: ChunkSettings, count: TokenCounter) -> list[_Unit]:
     out: list[_Unit] = []
-    for s in sentence_spans(doc.text):
+    sentences = SPLITTERS[settings.splitter](doc.text)
+    for b, heading in zip(sentences, headings(doc, sentences) if settings.splitter > 1 else [False] * len(sentences)):
+        s = b.span
         tokens = count(doc.text[s.start : s.end])
-        out.extend(_split_long(doc.text, s, tokens, settings.max_tokens, count))
+        out.extend(u._replace(heading=heading) for u in _split_long(doc.text, s, tokens, settings.max_tokens, count))
     return out
 
 
@@ -128,5 +168,6 @@ def chunk_document(doc: Document, settings: ChunkSettings, count: TokenCounter) 
             start=start,
             end=end,
             sentences=tuple(u.span for u in group),
+            headings=tuple(i for i, u in enumerate(group) if u.heading),
         ))
     return chunks

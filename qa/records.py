@@ -42,7 +42,8 @@ class Span:
 class Chunk:
     """A passage of a document: its text is exactly ``document.text[start:end]``.
 
-    ``sentences`` holds the spans of the sentences inside the chunk, in document offsets.
+    ``sentences`` holds the spans of the sentences inside the chunk, in document offsets;
+    ``headings`` the positions in ``sentences`` of section headings (context, never an answer).
     """
 
     id: str
@@ -54,6 +55,7 @@ class Chunk:
     start: int
     end: int
     sentences: tuple[Span, ...]
+    headings: tuple[int, ...] = ()
 
     def sentence_text(self, span: Span) -> str:
         return self.text[span.start - self.start : span.end - self.start]
@@ -61,12 +63,14 @@ class Chunk:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sentences"] = [[s.start, s.end] for s in self.sentences]
+        if not self.headings:
+            del d["headings"]  # stores without headings stay readable by versions before the field
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
         spans = tuple(Span(int(a), int(b)) for a, b in d["sentences"])
-        return cls(**{**d, "sentences": spans})
+        return cls(**{**d, "sentences": spans, "headings": tuple(int(i) for i in d.get("headings", ()))})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Text rules shared by indexing and querying: normalisation, language detection, sentence spans.
 
 Normalisation is one tiny pure function per rule, composed once into ``normalize``; it is used for
-matching only (BM25, lexical overlap, evaluation), never for display. Sentence splitting returns
-spans into the original text so citations can slice it exactly.
+matching only (BM25, lexical overlap, evaluation), never for display. Sentence splitting lives in
+``sentences`` (re-exported here: ``sentence_spans``, ``clause_spans``, ``word_spans``).
 Out of scope: morphology (stemming lives in ``lexical``) and statistical language identification
 (script counting is enough to tell Arabic from English).
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import reduce
 
-from .records import Span
+from .sentences import clause_spans, sentence_spans, word_spans
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
 _ALEF = re.compile("[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -100,65 +100,4 @@ def detect_language(text: str) -> str:
     return best if counts[best] / total >= 0.5 else "other"
 
 
-# A sentence ends at ? ! ؟ ؛ … always, and at "." when whitespace or the end follows (keeps 3.5, e.g.),
-# then takes any closing quotes or brackets; a line break always ends one.
-_END = re.compile(r"(?:[!?؟؛…]+|\.(?=\s|$|[\"'”’»)\]]))[\"'”’»)\]]*|\n")
-_CLAUSE = re.compile(r"[،,;:]")
-
-
-def _trimmed(text: str, start: int, end: int) -> Span | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Span(start, end) if end > start else None
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Spans of the sentences of ``text[start:end]``, trimmed of surrounding whitespace."""
-    end = len(text) if end is None else end
-    spans: list[Span] = []
-    pos = start
-    for m in _END.finditer(text, start, end):
-        span = _trimmed(text, pos, m.end())
-        if span is not None:
-            spans.append(span)
-        pos = m.end()
-    span = _trimmed(text, pos, end)
-    if span is not None:
-        spans.append(span)
-    return _merge_punctuation_only(text, spans)
-
-
-def _merge_punctuation_only(text: str, spans: list[Span]) -> list[Span]:
-    """A fragment with no letter or digit (a stray quote, "...") joins the sentence before it."""
-    out: list[Span] = []
-    for s in spans:
-        if out and not any(c.isalnum() for c in text[s.start : s.end]):
-            out[-1] = Span(out[-1].start, s.end)
-        else:
-            out.append(s)
-    return out
-
-
-def clause_spans(text: str, span: Span) -> list[Span]:
-    """Split one over-long sentence at commas (Arabic ``،`` included), keeping the comma."""
-    pieces: list[Span] = []
-    pos = span.start
-    for m in _CLAUSE.finditer(text, span.start, span.end):
-        piece = _trimmed(text, pos, m.end())
-        if piece is not None:
-            pieces.append(piece)
-        pos = m.end()
-    last = _trimmed(text, pos, span.end)
-    if last is not None:
-        pieces.append(last)
-    return pieces
-
-
-_WORD = re.compile(r"\S+")
-
-
-def word_spans(text: str, span: Span) -> Iterator[Span]:
-    for m in _WORD.finditer(text, span.start, span.end):
-        yield Span(m.start(), m.end())
+__all__ = ["RULES", "clause_spans", "detect_language", "normalize", "sentence_spans", "word_spans"]

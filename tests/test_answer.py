@@ -83,3 +83,28 @@ def test_number_questions_penalise_sentences_without_a_number():
     plain = candidates([hit], QUERY, "Why is it wide?", "Why is it wide?", "en", lambda h: _vectors(0.9, 0.9, 0.9),
                        CAL, settings)
     assert {round(c.evidence, 6) for c in plain} == {0.9}
+
+
+def _build(tmp_path, files: dict[str, str]):
+    from qa import Assistant
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, "utf-8")
+    return Assistant.build([folder], tmp_path / "index")
+
+
+def test_one_line_document_is_answered_and_a_heading_never_is(tmp_path):
+    # issue 9: a document whose only sentence equals its title (its first line) could never be answered
+    assistant = _build(tmp_path, {
+        "bridge.txt": "The Harbour Bridge is 850 meters long\n",
+        "zephyr.md": "# The Zephyr Lake Observatory\n\nThe Zephyr Lake Observatory was founded in 1998 by "
+                     "volunteers from the valley.\nIt has two telescopes and a small planetarium.\n",
+    })
+    answer = assistant.ask("How long is the Harbour Bridge?")
+    assert not answer.abstained and answer.citations[0].sentence == "The Harbour Bridge is 850 meters long"
+    answer = assistant.ask("What is the Zephyr Lake Observatory?")
+    assert not answer.abstained
+    assert all(not c.sentence.startswith("#") for c in answer.citations)
+    assert "founded in 1998 by volunteers" in answer.citations[0].sentence.replace("\n", " ")

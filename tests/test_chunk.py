@@ -25,7 +25,7 @@ def test_chunk_text_is_exactly_the_document_slice_and_sentences_inside():
 
 
 def test_packing_respects_the_budget_and_overlaps_trailing_sentences():
-    sentences = [f"s{i} a b c d." for i in range(10)]  # 5 words each
+    sentences = [f"S{i} a b c d." for i in range(10)]  # 5 words each
     text = " ".join(sentences)
     chunks = chunk_document(doc(text), ChunkSettings(max_tokens=16, overlap_tokens=5), words)
     assert all(words(c.text) <= 16 for c in chunks)
@@ -74,3 +74,28 @@ def test_seed_article_chunks_fit_e5_budget():
     chunks = chunk_document(doc(text), ChunkSettings(), e5.count_tokens)
     assert len(chunks) >= 3
     assert all(e5.count_tokens(c.text) <= 270 for c in chunks)
+
+
+def test_markdown_and_plain_title_headings_are_marked_as_context():
+    text = "Zephyr report\n\n# The Zephyr Lake Observatory\n\nThe observatory was founded in 1998. It has two domes."
+    [c] = chunk_document(doc(text), ChunkSettings(), words)
+    assert [c.sentence_text(c.sentences[i]) for i in c.headings] == ["Zephyr report", "# The Zephyr Lake Observatory"]
+
+
+def test_a_document_of_headings_only_has_none():
+    # issue 9: a one-line document is its own title; its only sentence must stay answerable
+    for text in ("The bridge is 850 meters long", "# Just a heading\n\n"):
+        [c] = chunk_document(Document(id="d", title=text.strip(), path="/p.txt", lang="en", text=text),
+                             ChunkSettings(), words)
+        assert c.headings == ()
+
+
+def test_an_index_from_before_splitter_versions_keeps_the_original_splitter():
+    recorded = {"max_tokens": 100, "overlap_tokens": 10, "passage_vectors": "embedded"}
+    old = ChunkSettings.from_manifest(recorded)
+    assert old.splitter == 1 and ChunkSettings.from_manifest(ChunkSettings()._asdict()).splitter == 2
+    text = "Dr. Smith came home. It rained."
+    assert [c.sentence_text(s) for c in chunk_document(doc(text), old, words) for s in c.sentences] == [
+        "Dr.", "Smith came home.", "It rained."]
+    with pytest.raises(ValueError, match="splitter"):
+        chunk_document(doc(text), ChunkSettings(splitter=9), words)

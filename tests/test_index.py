@@ -33,7 +33,7 @@ def test_manifest_records_what_the_issue_asks(small):
     _, a = small
     m = a.index.snapshot.manifest
     assert m["format"] == 1 and m["dim"] == 384 and m["chunking"] == {"max_tokens": 250, "overlap_tokens": 40,
-                                                                "passage_vectors": "embedded"}
+                                                                "passage_vectors": "embedded", "splitter": 2}
     assert {d["lang"] for d in m["documents"]} == {"ar", "en"}
     assert all(len(d["file_hash"]) == 64 for d in m["documents"])
     assert "vectors.npy" in m["checksums"]

@@ -98,17 +98,14 @@ def has_number(sentence: str) -> bool:
     return bool(_NUMBER.search(normalize(sentence)))
 
 
-def _is_title(sentence: str, title: str) -> bool:
-    return sentence.strip(" .:؛").casefold() == title.strip(" .:؛").casefold()
-
-
 def candidates(hits: list[Hit], query: np.ndarray, question: str, context: str, lang: str,
                sentence_vectors: Callable[[Hit], np.ndarray], calibration: Calibration,
                settings: AnswerSettings) -> list[Candidate]:
     """Sentences of the top passages, scored against ``query`` (the vector of ``context``: the
     question, expanded for a follow-up); word overlap counts ``context``'s words, the answer type
-    comes from the ``question`` itself. A sentence seen in two chunks counts once, and the title
-    or fragments (under ``MIN_WORDS`` words) do not count as answers."""
+    comes from the ``question`` itself. A sentence seen in two chunks counts once; headings (a
+    sentence equal to the title is not one by itself: a one-line document is its own title) and
+    fragments (under ``MIN_WORDS`` words) do not count as answers."""
     q_tokens = set(tokenize(context))
     wants_number = asks_for_number(question)
     seen: set[tuple[str, int, int]] = set()
@@ -116,10 +113,10 @@ def candidates(hits: list[Hit], query: np.ndarray, question: str, context: str, 
     for hit in hits[: settings.passages]:
         shift = calibration.cross_lingual if hit.chunk.lang != lang else 0.0
         cos = sentence_vectors(hit) @ query
-        for span, c in zip(hit.chunk.sentences, cos.tolist()):
+        for i, (span, c) in enumerate(zip(hit.chunk.sentences, cos.tolist())):
             key = (hit.chunk.doc_id, span.start, span.end)
             text = hit.chunk.sentence_text(span)
-            if key in seen or len(text.split()) < MIN_WORDS or _is_title(text, hit.chunk.title):
+            if key in seen or len(text.split()) < MIN_WORDS or i in hit.chunk.headings:
                 continue
             seen.add(key)
             ov = _overlap(q_tokens, text)

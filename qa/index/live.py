@@ -130,7 +130,7 @@ class Index:
 
     @property
     def chunking(self) -> ChunkSettings:
-        return ChunkSettings(**self.snapshot.manifest["chunking"])  # older manifests lack new fields
+        return ChunkSettings.from_manifest(self.snapshot.manifest["chunking"])  # older manifests lack new fields
 
     def file_hashes(self) -> dict[str, str]:
         """Hash of each ingested file whose documents are all still indexed (none removed by hand)."""
