@@ -138,11 +138,27 @@ class Assistant:
         calibration = calibration_for(self.embedder_name, self.answer_settings)
         ranked = candidates(hits, vector, question, query, lang, lambda h: snap.sentences_of(h.row),
                             calibration, self.answer_settings)
-        answer = compose(question, lang, hits, ranked, calibration.threshold, self.answer_settings)
+        answer = with_pages(compose(question, lang, hits, ranked, calibration.threshold, self.answer_settings), snap)
         t2 = time.perf_counter()
         timings = {"search_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2),
                    "total_ms": round((t2 - t0) * 1000, 2)}
         return replace(answer, timings=timings)
+
+
+def with_pages(answer: Answer, snap: Snapshot) -> Answer:
+    """The answer with each citation's PDF page (from its document's ``page_starts``), when known."""
+    if not answer.citations:
+        return answer
+    pages = snap.cache.get("page_starts")
+    if pages is None:  # once per snapshot: only documents with pages (PDFs) are kept
+        pages = snap.cache["page_starts"] = {d["id"]: d["metadata"]["page_starts"] for d in snap.documents
+                                             if (d.get("metadata") or {}).get("page_starts")}
+    if not pages:
+        return answer
+    from .pdf import page_at  # pypdf is imported only once an index holds a PDF
+
+    return replace(answer, citations=tuple(replace(c, page=page_at(pages[c.doc_id], c.start))
+                                           if c.doc_id in pages else c for c in answer.citations))
 
 
 def _is_follow_up(question: str) -> bool:

@@ -83,6 +83,30 @@ def _clean_layout(text: str) -> list[str]:
 
 def pdf_text(source: bytes | str) -> str:
     """Text of a PDF (path or bytes), pages joined by a blank line; "" when there is no text layer."""
+    return join_pages(pdf_pages(source))[0]
+
+
+def join_pages(pages: list[tuple[int, str]]) -> tuple[str, list[list[int]]]:
+    """The text ``pdf_text`` gives, and ``[offset, page number]`` where each page's text starts in it."""
+    starts, offset = [], 0
+    for number, text in pages:
+        starts.append([offset, number])
+        offset += len(text) + 2
+    return "\n\n".join(text for _, text in pages), starts
+
+
+def page_at(page_starts: list[list[int]], offset: int) -> int | None:
+    """The page number holding character ``offset`` of the joined text (None without page offsets)."""
+    found = None
+    for start, number in page_starts:
+        if start > offset:
+            break
+        found = number
+    return found
+
+
+def pdf_pages(source: bytes | str) -> list[tuple[int, str]]:
+    """``(page number from 1, text)`` of each page that has text, in order."""
     if isinstance(source, bytes):
         data = source
     else:
@@ -109,4 +133,45 @@ def pdf_text(source: bytes | str) -> str:
             pass
     # NFKC after reordering: presentation forms -> base letters (a lam-alef ligature code point
     # expands to lam, alef, so it must already be in logical position).
-    return "\n\n".join(unicodedata.normalize("NFKC", p).strip() for p in pages if p.strip())
+    texts = [(i + 1, unicodedata.normalize("NFKC", p).strip()) for i, p in enumerate(pages)]
+    return [(number, text) for number, text in texts if text]
+
+
+_JUNK_TITLE = re.compile(r"^(untitled|document\d*|microsoft word - .*|.*\.(docx?|pdf|odt|rtf|tmp|indd))$", re.I)
+HEADING_RATIO = 1.15  # a heading's font is at least this much larger than the page's body text
+
+
+def meaningful_title(title: str | None) -> str:
+    """The PDF's metadata title, or "" for the placeholders tools write ("Untitled", "Microsoft Word - x.docx")."""
+    title = " ".join(str(title or "").split())
+    return "" if not title or _JUNK_TITLE.match(title) else title
+
+
+def _letters(text: str) -> list[str]:
+    # Order-free: a heading drawn in visual order has the same letters as its logical line.
+    return sorted(c for c in unicodedata.normalize("NFKC", text) if c.isalnum())
+
+
+def first_heading(data: bytes, first_page_text: str) -> str:
+    """The line of the first page set in the largest font, if larger than the body text; else ""."""
+    runs: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):  # pypdf's text visitor: effective size = size x vertical scale
+        if text.strip():
+            runs.append((abs(float(size) * float(tm[3]) * float(cm[3])) or float(size), text))
+
+    try:
+        PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    except Exception:  # noqa: BLE001 - a title is a nicety: odd fonts give no heading, not an error
+        return ""
+    if not runs:
+        return ""
+    sizes = sorted(size for size, text in runs for _ in text)
+    body, top = sizes[len(sizes) // 2], max(size for size, _ in runs)
+    if top < body * HEADING_RATIO:
+        return ""
+    wanted = _letters("".join(text for size, text in runs if size >= top * 0.98))
+    for line in first_page_text.splitlines()[:15]:
+        if line.strip() and _letters(line) == wanted:
+            return line.strip()
+    return ""

@@ -43,6 +43,15 @@ def first_line_title(text: str, fallback: str, limit: int = 120) -> str:
     return fallback
 
 
+def _short_title(text: str, fallback: str, limit: int = 80) -> str:
+    """The first line, cut at a word boundary with an ellipsis when it runs past ``limit``."""
+    line = first_line_title(text, fallback, limit=10_000)
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else line[:limit]).rstrip(" ,;:-") + "…"
+
+
 def read_text(data: bytes, stem: str) -> list[Record]:
     text = _decode(data)
     return [Record(first_line_title(text, stem), text)]
@@ -99,22 +108,27 @@ def read_html(data: bytes, stem: str) -> list[Record]:
 
 
 def read_pdf(data: bytes, stem: str) -> list[Record]:
+    """The PDF's text; its title from the metadata (unless a placeholder), else its first heading (the
+    largest font on page 1), else its first line; ``page_starts`` in the metadata map offsets to pages."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    from .pdf import pdf_text
+    from .pdf import first_heading, join_pages, meaningful_title, pdf_pages
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise UnreadableError("the PDF is encrypted; save an unencrypted copy and try again")
-        text = pdf_text(data)
+        pages = pdf_pages(data)
     except PyPdfError as e:
         raise UnreadableError(f"the PDF is damaged or truncated ({e}); export it again") from e
+    text, page_starts = join_pages(pages)
     if not text:
         raise UnreadableError("the PDF has no text layer (scanned?); run OCR on it first")
-    meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    return [Record(meta_title.strip()[:120] or first_line_title(text, stem), text)]
+    title = meaningful_title(reader.metadata.title if reader.metadata else None)[:120]
+    if not title:
+        title = (first_heading(data, pages[0][1]) if pages[0][0] == 1 else "")[:120]
+    return [Record(title or _short_title(text, stem), text, metadata={"page_starts": page_starts})]
 
 
 def read_docx(data: bytes, stem: str) -> list[Record]:

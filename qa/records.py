@@ -93,7 +93,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where the ``[n]`` in an answer leads: the cited sentence and its passage."""
+    """Where the ``[n]`` in an answer leads: the cited sentence and its passage (and, for a PDF,
+    the page the sentence starts on, counted from 1)."""
 
     n: int
     doc_id: str
@@ -107,6 +108,7 @@ class Citation:
     passage_start: int
     passage_end: int
     score: float
+    page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

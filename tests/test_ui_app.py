@@ -10,7 +10,7 @@ import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.test_ui_server import seed_index
-from ui import documents, render
+from ui import documents, plain, render, sources
 from ui.library import Library, UploadError, check_upload, safe_name
 
 
@@ -120,32 +120,54 @@ ANSWER = {
 }
 
 
-def test_answer_html_escapes_links_cited_markers_and_sets_directions():
-    out = render.answer_html(ANSWER, 3)
+def test_answer_html_escapes_links_cited_markers_and_isolates_each_sentence():
+    out = render.answer_html({"question": "q", "answer": ANSWER, "settings": {}}, 3)
     assert "<b>" not in out and "&lt;b&gt;" in out
-    assert out.count('class="qa-cite"') == 1 and 'href="#qa-src-3-1"' in out and "[7]" in out
-    assert out.startswith('<div class="qa-msg qa-bot qa-answered" dir="ltr">') and '<p dir="auto">' in out
+    assert out.count('class="qa-cite"') == 1 and 'data-turn="3" data-n="1"' in out and "[7]" in out
+    assert out.startswith('<div class="qa-msg qa-bot qa-answered" id="qa-answer-3" data-turn="3" dir="ltr"')
+    assert out.count('<span class="qa-sent" dir="auto">') == 2  # the intro line, then the cited sentence
     assert render.question_html("كم <script>x</script>?").startswith('<div class="qa-msg qa-user" dir="rtl">')
     assert "<script>" not in render.question_html("<script>x</script>")
+    assert render.sentences("One [1]. Two, with [2][3] and three [4]") == ["One [1].", "Two, with [2][3]",
+                                                                           "and three [4]"]
 
 
-def test_sources_html_highlights_the_cited_sentence_and_escapes_everything():
-    turn = {"question": "<q>", "answer": ANSWER, "settings": "hybrid · k=5"}
-    out = render.sources_html([turn, turn])
-    assert out.count('<section class="qa-turn') == 2 and out.count("qa-active") == 1 and 'id="qa-turn-2"' in out
+def test_copy_text_is_plain_with_markers_and_sources():
+    turn = {"question": "<q>", "answer": ANSWER, "settings": {}}
+    text = plain.turn_text(turn)
+    assert text.startswith("The documents answer this in Arabic:\n") and "[1] [7]" in text
+    assert "\n\nSources:\n[1] <i>title</i> — <y>.txt: \"" in text  # plain text: nothing escaped or tagged
+    out = render.chat_html([turn, turn])
+    assert f'data-copy="{render.esc(plain.conversation_text([turn, turn]))}"' in out
+    assert plain.conversation_text([turn]).startswith("Q: <q>\nA: The documents")
+    api = plain.api_answer(ANSWER)
+    assert api["citations"][0]["file"] == "<y>.txt" and "path" not in api["citations"][0]
+
+
+def test_sources_show_each_passage_once_with_every_cited_sentence_and_escape_everything():
+    two = {**ANSWER, "citations": [*ANSWER["citations"], {**ANSWER["citations"][0], "n": 2, "start": 10,
+                                                          "end": 13, "score": 0.5, "page": 4}]}
+    turn = {"question": "<q>", "answer": two, "settings": {"mode": "hybrid", "k": 5, "lang": "all"}}
+    out = sources.panel_html([turn, turn])
+    assert out.count('<section class="qa-turn') == 2 and out.count("qa-turn qa-active") == 1
+    assert out.count('<button type="button" class="qa-turn-tab') == 2
     assert 'id="qa-src-2-1"' in out and 'dir="rtl"' in out
-    assert f"قبل <mark>{render.esc(SENTENCE)}</mark> بعد" in out
+    section = out[out.index('id="qa-turn-2"'):]
+    assert section.count("<article") == 1 and section.count("<mark") == 2 and "p. 4" in section
+    assert f"{render.esc(SENTENCE)}<sup class=\"qa-hl-n\">[1]</sup></mark> بعد" in section
     assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "<i>" not in out and "&lt;y&gt;.txt" in out and "&lt;q&gt;" in out and "12 ms" in out
+    assert "/view/d?start=14&amp;end=" in out and "similarity 0.83" in out
 
 
-def test_abstention_renders_closest_passages_as_insufficient():
+def test_abstention_renders_closest_passages_as_insufficient_without_scores():
     abstained = {**ANSWER, "text": "لم أجد الإجابة في الوثائق.", "language": "ar", "abstained": True, "citations": []}
-    msg = render.answer_html(abstained, 1)
-    assert "qa-abstained" in msg and 'dir="rtl"' in msg and "qa-cite" not in msg
-    out = render.sources_html([{"question": "?", "answer": abstained, "settings": ""}])
+    msg = render.answer_html({"question": "?", "answer": abstained, "settings": {"mode": "bm25"}}, 1)
+    assert "qa-abstained" in msg and 'dir="rtl"' in msg and 'class="qa-cite"' not in msg and "BM25" in msg
+    out = sources.panel_html([{"question": "?", "answer": abstained, "settings": {}}])
     assert "qa-insufficient-note" in out and out.count('class="qa-src qa-insufficient"') == 1
-    empty = render.sources_html([{"question": "?", "answer": {**abstained, "passages": []}, "settings": ""}])
+    assert "qa-score" not in out and "#1 closest" in out
+    empty = sources.panel_html([{"question": "?", "answer": {**abstained, "passages": []}, "settings": {}}])
     assert "لم يطابق" in empty
 
 
@@ -156,20 +178,40 @@ def test_documents_html_escapes():
     assert "No documents" in documents.documents_html([])
 
 
-def test_chat_callback_keeps_a_per_session_history(library):
-    from ui import app
+def test_chat_callbacks_keep_the_conversation_in_the_store(library):
+    from ui import chat, conversations
 
-    demo = app.build(library)
-    [fn] = [f.fn for f in demo.fns.values() if f.api_name == "ask"]
-    chat, sources, conversation, cleared = fn("Tell me about the Marrakech Security Forum", 5, "hybrid", "all", [])
-    assert cleared == "" and len(chat) == 2 and len(conversation) == 1
-    chat, sources, conversation2, _ = fn("how many participants?", 5, "hybrid", "ar", conversation)
-    assert len(conversation2) == 2 and len(conversation) == 1  # the state is copied, not shared
-    assert "150" in chat[-1]["content"] and 'id="qa-turn-2"' in sources and "ar" in conversation2[1]["settings"]
-    assert app._history(conversation2)[0] == {"role": "user", "content": "Tell me about the Marrakech Security Forum"}
-    unchanged = fn("   ", 5, "hybrid", "all", conversation2)
-    assert unchanged[2] == conversation2
+    a = library.assistant
+    log, panel, store, cleared, _ = chat.ask(a, "Tell me about the Marrakech Security Forum", 5, "hybrid", "all",
+                                             None, None)
+    assert cleared == "" and log.count("qa-bot") == 1 and len(conversations.turns(store)) == 1
+    log, panel, store2, _, history = chat.ask(a, "how many participants?", 5, "hybrid", "ar", [], store)
+    assert len(conversations.turns(store2)) == 2 and len(conversations.turns(store)) == 1  # copied, not shared
+    assert "150" in log and 'id="qa-turn-2"' in panel and conversations.turns(store2)[1]["settings"]["lang"] == "ar"
+    assert history["choices"] == [("Tell me about the Marrakech Security Forum", store2["current"])]
+    assert conversations.history(conversations.turns(store2))[0]["content"].startswith("Tell me about")
+    assert chat.ask(a, "   ", 5, "hybrid", "all", None, store2)[2] is not store2  # a skip, not an update
+    again = chat.regenerate(a, 3, "dense", "all", None, store2)[2]
+    assert len(conversations.turns(again)) == 2 and conversations.turns(again)[1]["settings"]["mode"] == "dense"
+    fresh = chat.new_chat(a, again)[2]
+    assert conversations.turns(fresh) == [] and len(fresh["conversations"]) == 2
+    back = chat.open_conversation(a, again["current"], fresh)[2]
+    assert len(conversations.turns(back)) == 2
+    assert conversations.valid({"version": 0}) != back and conversations.valid(back) == back
     import gradio as gr
 
     with pytest.raises(gr.Error):
-        fn("x" * 2001, 5, "hybrid", "all", [])
+        chat.ask(a, "x" * 2001, 5, "hybrid", "all", None, None)
+    with pytest.raises(gr.Error, match="gone"):
+        chat.ask(a, "forum", 5, "hybrid", "all", ["0000000000000000"], None)
+    api = chat.ask_api(a, "How many participants attended the forum?")
+    assert "150" in api["text"] and api["citations"][0]["n"] == 1
+
+
+def test_saved_answers_are_trimmed_to_what_the_chat_shows():
+    from ui import conversations
+
+    answer = {**ANSWER, "passages": [*ANSWER["passages"], {**ANSWER["passages"][0], "chunk": {
+        **ANSWER["passages"][0]["chunk"], "id": "other"}}]}
+    small = conversations.compact(answer)
+    assert [h["chunk"]["id"] for h in small["passages"]] == ["c"] and "sentences" not in small["passages"][0]["chunk"]

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qa import Assistant
 from qa.index import WriterBusy
 
-from . import api, api_jobs, app, documents_html, render
+from . import api, api_jobs, apidocs, app, documents_html, render, viewer
 from .jobs import JobQueue
 from .library import DEFAULT_MAX_UPLOAD_BYTES, Library
 
@@ -163,22 +163,27 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
         version="0.1.0",
         description="Ask questions about your documents in Arabic or English; every answer sentence is "
                     "cited. Send `Authorization: Bearer <token>` when the server was started with a token.",
+        docs_url=None, redoc_url=None,  # apidocs serves /docs from local files (no CDN)
     )
     _install_error_handlers(fastapi_app)
     fastapi_app.state.library, fastapi_app.state.token = library, token  # read by api's dependencies
     fastapi_app.state.jobs = jobs
     fastapi_app.include_router(api.router)
     fastapi_app.include_router(api_jobs.router)
+    apidocs.install(fastapi_app)
+    fastapi_app.include_router(viewer.router)
     fastapi_app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT,
                                upload_limit=api.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
     if token is None:
         fastapi_app.add_middleware(LocalOnly)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         fastapi_app, app.build(library, jobs), path="/", auth=(USER, token) if token else None,
         auth_message="Sign in with user name qa and the server's token as the password.",
         footer_links=["api"], run_history=False, max_file_size=library.max_upload_bytes, ssr_mode=False,
         mcp_server=False, pwa=False, css=render.CSS + documents_html.CSS, js=render.SCRIPT, show_error=True,
     )
+    fastapi_app.state.signed_in = viewer.gradio_sign_in(mounted)
+    return mounted
 
 
 def is_local_name(host: str) -> bool:
