@@ -314,6 +314,11 @@ def test_token_protects_the_api_and_the_page(assistant):
         assert c.post("/api/ask", json={"question": "forum"}).status_code == 401
         assert c.get("/config").status_code == 401  # the page needs a sign-in
         assert c.post("/login", data={"username": "qa", "password": "wrong"}).status_code == 400
+        doc_id = assistant.documents()[0]["id"]
+        assert c.get(f"/view/{doc_id}").status_code == 401  # the viewer too: a token or the page's sign-in
+        assert c.get(f"/view/{doc_id}", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert c.post("/login", data={"username": "qa", "password": TOKEN}).status_code == 200
+        assert "marrakech_security_forum_ar.txt" in c.get(f"/view/{doc_id}?start=0&end=10").text
         gradio = Client(url, auth=("qa", TOKEN), verbose=False)
         result = gradio.predict("كم عدد المشاركين في المنتدى؟", 5, "hybrid", "all", api_name="/ask")
         gradio.close()
@@ -359,3 +364,16 @@ def test_qa_serve_starts_in_seconds(assistant):
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_viewer_shows_the_document_with_the_cited_span(client, assistant):
+    a = client.post("/api/ask", json={"question": "How many participants attended the forum?"}).json()
+    c = a["citations"][0]
+    page = client.get(f"/view/{c['doc_id']}", params={"start": c["start"], "end": c["end"]})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    marked = page.text.split('<mark id="qa-cited">')[1].split("</mark>")[0]
+    assert "150" in marked and len(marked) >= len(c["sentence"]) - 5  # escaped text of the cited sentence
+    assert "http" not in page.text.split("<main>")[0]  # nothing loaded from elsewhere
+    assert client.get("/view/0000000000000000").status_code == 404
+    stale = client.get(f"/view/{c['doc_id']}", params={"start": 10**9, "end": 10**9 + 5})
+    assert stale.status_code == 200 and "not in this document" in stale.text
