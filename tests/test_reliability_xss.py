@@ -12,13 +12,14 @@ import ui  # noqa: F401 - first: sets the environment that keeps Gradio from pho
 from tests.hostile import PAYLOADS
 from tests.hostile import hostile_library as build_hostile_library
 from tests.test_ui_server import running_server, upload
-from ui import documents, render
+from ui import documents, render, sources
 
 # --- no HTML or JS from questions, documents, titles or file names ---
 
 ALLOWED_TAGS = {"div", "p", "a", "mark", "article", "header", "span", "blockquote", "footer", "section", "h4",
-                "table", "thead", "tbody", "tr", "th", "td", "code", "b"}
-ALLOWED_ATTRS = {"class", "id", "dir", "href", "title", "tabindex"}
+                "table", "thead", "tbody", "tr", "th", "td", "code", "b", "button", "details", "summary", "sup", "nav"}
+ALLOWED_ATTRS = {"class", "id", "dir", "href", "title", "tabindex", "lang", "type", "role", "target", "rel",
+                 "aria-label", "aria-pressed", "data-copy", "data-turn", "data-n", "data-q"}
 
 
 class _Parsed(HTMLParser):
@@ -48,7 +49,7 @@ def assert_inert(html: str, *shown: str, markdown: bool = False) -> None:
         assert tag in ALLOWED_TAGS, (tag, html[:300])
         for name, value in attrs:
             assert name in ALLOWED_ATTRS, (tag, name)
-            assert name != "href" or (value or "").startswith("#qa-src-"), value
+            assert name != "href" or (value or "").startswith(("#qa-src-", "/view/")), value
     text = "".join(parsed.text)
     for s in shown:
         assert s in text, (s, text[:300])
@@ -67,14 +68,11 @@ def test_rendered_html_escapes_every_field():
               "timings": {"total_ms": 5.0}}
     abstained = {**answer, "abstained": True, "citations": [], "language": "ar"}
     conversation = [{"question": f"{p[7]}\n{p[1]}\r\n\r\n[link](javascript:alert(1))", "answer": answer,
-                     "settings": p[0]},
-                    {"question": p[2], "answer": abstained, "settings": p[3]}]
-    for message in render.messages(conversation):
-        assert_inert(message["content"], markdown=True)
-    assert_inert(render.messages(conversation)[0]["content"], p[7], p[1], "[link](javascript:alert(1))",
-                 markdown=True)
-    assert_inert(render.messages(conversation)[1]["content"], "![x](http://203.0.113.9/pixel.png)", markdown=True)
-    assert_inert(render.sources_html(conversation), p[0], p[2], p[3], p[6])
+                     "settings": {"mode": p[0], "k": p[1]}},
+                    {"question": p[2], "answer": abstained, "settings": {"mode": p[3], "doc_ids": [p[4]]}}]
+    chat = render.chat_html(conversation)  # a gr.HTML, not Markdown: line breaks in attributes are inert
+    assert_inert(chat, p[7], p[1], "[link](javascript:alert(1))", "![x](http://203.0.113.9/pixel.png)")
+    assert_inert(sources.panel_html(conversation), p[0], p[2], p[3], p[6])
     docs = [{"id": p[2], "title": p[0], "lang": p[1], "chunks": p[3], "added": p[4], "path": f"/up/{p[5]}"}]
     assert_inert(documents.documents_html(docs), p[0], p[1], p[3])  # the id is not shown: titles name documents
 
@@ -98,10 +96,9 @@ def test_payloads_from_a_real_index_render_as_text(hostile_library):
                      "How many fishing boats does the harbour of Asilah have? " + PAYLOADS[0]):
         answer = a.ask(question).to_dict()
         assert answer["citations"], answer["text"]
-        turns.append({"question": question, "answer": answer, "settings": "hybrid"})
-    for message in render.messages(turns):
-        assert_inert(message["content"], markdown=True)
-    assert_inert(render.sources_html(turns), PAYLOADS[0], PAYLOADS[1] + " Lighthouse log")
+        turns.append({"question": question, "answer": answer, "settings": {"mode": "hybrid"}})
+    assert_inert(render.chat_html(turns))
+    assert_inert(sources.panel_html(turns), PAYLOADS[0], PAYLOADS[1] + " Lighthouse log")
 
 
 def test_the_api_returns_payloads_as_json_data(hostile_library):
@@ -164,6 +161,8 @@ def test_a_payload_file_name_question_and_markdown_in_a_document_stay_text_in_th
     expect(answer).to_contain_text("**bold** [click](https://phish.example/)")  # as written, not Markdown
     expect(page.locator("#qa-src-1-1 .qa-file")).to_contain_text("onerror")
     assert page.locator("#qa-chat img, #qa-sources img, #qa-docs img, #qa-report img, svg[onload]").count() == 0
-    assert page.locator("#qa-chat strong, #qa-chat a:not(.qa-cite)").count() == 0
+    assert page.locator("#qa-chat strong, #qa-chat a:not(.qa-cite):not(.qa-open)").count() == 0
+    opens = page.locator("#qa-chat a.qa-open").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert opens and all(h.startswith("/view/") for h in opens)  # the viewer on this server, nowhere else
     assert page.evaluate("() => typeof window.__pwned") == "undefined"
     # The page fixture then checks that no host but 127.0.0.1 was contacted (no pixel was fetched).

@@ -346,7 +346,7 @@ def test_accessibility_names_live_region_label_and_keyboard(browser, base, viewp
     context.close()
 
 
-def test_open_the_source_in_the_viewer_with_the_pdf_page(desktop, viewport, browser, base):
+def test_open_the_source_in_the_viewer_with_the_pdf_page(desktop, browser, base):
     from playwright.sync_api import expect
 
     answer = ask(desktop, "How many fishing boats did the harbour of Essaouira host in August?", 1)
@@ -355,13 +355,14 @@ def test_open_the_source_in_the_viewer_with_the_pdf_page(desktop, viewport, brow
     expect(entry.locator(".qa-page").first).to_have_text("p. 2")
     expect(entry.locator(".qa-title")).to_have_text("Harbour Survey 2023")
     href = entry.locator("a.qa-open").first.get_attribute("href")
-    context = open_context(browser, viewport)
-    viewer = context.new_page()
-    viewer.goto(base + href)
-    cited = viewer.locator("mark#qa-cited")
-    expect(cited).to_contain_text("318 fishing boats")
-    expect(cited).to_be_in_viewport()
-    expect(viewer.locator("header")).to_contain_text("page 2")
-    assert not context.blocked
-    shot(viewer, f"viewer-{viewport['width']}.png")
-    context.close()
+    for viewport in (DESKTOP, PHONE):
+        context = open_context(browser, viewport)
+        viewer = context.new_page()
+        viewer.goto(base + href)
+        cited = viewer.locator("mark#qa-cited")
+        expect(cited).to_contain_text("318 fishing boats")
+        expect(cited).to_be_in_viewport()
+        expect(viewer.locator("header")).to_contain_text("page 2")
+        assert not context.blocked
+        shot(viewer, f"viewer-{viewport['width']}.png")
+        context.close()

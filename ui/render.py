@@ -97,7 +97,8 @@ def answer_html(turn_data: dict[str, Any], turn: int, last: bool = False) -> str
     answer = turn_data["answer"]
     body = body_html(answer, turn)
     if answer["abstained"]:
-        body += _abstention_note(answer, turn_data.get("settings") or {})
+        settings = turn_data.get("settings")
+        body += _abstention_note(answer, settings if isinstance(settings, dict) else {})
     kind = "qa-abstained" if answer["abstained"] else "qa-answered"
     inline = sources.inline_html(answer, turn)
     return (f'<div class="qa-msg qa-bot {kind}" id="qa-answer-{turn}" data-turn="{turn}" '

@@ -181,6 +181,7 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
         auth_message="Sign in with user name qa and the server's token as the password.",
         footer_links=["api"], run_history=False, max_file_size=library.max_upload_bytes, ssr_mode=False,
         mcp_server=False, pwa=False, css=render.CSS + documents_html.CSS, js=render.SCRIPT, show_error=True,
+        theme=app.THEME,
     )
     fastapi_app.state.signed_in = viewer.gradio_sign_in(mounted)
     return mounted

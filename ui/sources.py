@@ -24,6 +24,14 @@ def view_url(doc_id: str, start: int, end: int) -> str:
     return f"/view/{quote(str(doc_id), safe='')}?start={int(start)}&end={int(end)}#qa-cited"
 
 
+def _open(target: dict[str, Any], label: str, title: str = "Open the document here") -> str:
+    """A link to the viewer at ``target``'s span (a citation or a chunk); none without a document id."""
+    if not target.get("doc_id") or "start" not in target:
+        return ""
+    return (f'<a class="qa-open" href="{esc(view_url(target["doc_id"], target["start"], target["end"]))}" '
+            f'target="_blank" rel="noopener" title="{esc(title)}">{label}</a>')
+
+
 def _marked(text: str, offset: int, cites: list[dict[str, Any]], turn: int) -> str:
     """``text`` (starting at document offset ``offset``) with each cited sentence in a numbered mark."""
     out, pos = [], 0
@@ -69,9 +77,8 @@ def cited_entries(answer: dict[str, Any], turn: int, prefix: str) -> list[str]:
         else:
             passage = _marked(chunk["text"], first["passage_start"], cites, turn)
         labels = "".join(f'<span class="qa-badge">[{c["n"]}]</span>' for c in cites)
-        opens = " ".join(f'<a class="qa-open" href="{esc(view_url(c["doc_id"], c["start"], c["end"]))}" '
-                         f'target="_blank" rel="noopener" title="Open the document at sentence [{c["n"]}]">'
-                         f'open [{c["n"]}]{_page(c)}</a>' for c in cites)
+        opens = " ".join(_open(c, f'open [{c["n"]}]{_page(c)}', f'Open the document at sentence [{c["n"]}]')
+                         for c in cites)
         best = max(c["score"] for c in cites)
         footer = (f'{_file(first["path"])} · <span class="qa-score" title="{esc(SIMILARITY_HELP)}">similarity '
                   f'{best:.2f}</span> · {opens}')
@@ -89,11 +96,10 @@ def closest_entries(answer: dict[str, Any], turn: int, prefix: str) -> list[str]
     items = [f'<p class="qa-insufficient-note" dir="auto">{esc(note)}</p>']
     for h in answer.get("passages", ())[:3]:
         c = h["chunk"]
-        link = (f'<a class="qa-open" href="{esc(view_url(c["doc_id"], c["start"], c["end"]))}" target="_blank" '
-                f'rel="noopener">open</a>')
+        link = _open(c, "open")
         label = f'<span class="qa-badge" title="rank among the retrieved passages">#{h["rank"]} closest</span>'
         items.append(_entry(f"{prefix}-{turn}-p{h['rank']}", label, c, esc(c["text"]),
-                            f"{_file(c['path'])} · {link}", "qa-insufficient"))
+                            f"{_file(c['path'])}{' · ' + link if link else ''}", "qa-insufficient"))
     return items
 
 
@@ -111,7 +117,7 @@ def inline_html(answer: dict[str, Any], turn: int) -> str:
 
 
 def _meta(turn: dict[str, Any]) -> str:
-    s = turn.get("settings") or {}
+    s = turn.get("settings") if isinstance(turn.get("settings"), dict) else {}
     scope = f" · {len(s['doc_ids'])} documents" if s.get("doc_ids") else ""
     lang = s.get("lang") if s.get("lang") not in (None, "", "all") else "all languages"
     ms = (turn["answer"].get("timings") or {}).get("total_ms")
