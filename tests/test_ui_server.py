@@ -377,3 +377,16 @@ def test_viewer_shows_the_document_with_the_cited_span(client, assistant):
     assert client.get("/view/0000000000000000").status_code == 404
     stale = client.get(f"/view/{c['doc_id']}", params={"start": 10**9, "end": 10**9 + 5})
     assert stale.status_code == 200 and "not in this document" in stale.text
+
+
+def test_ask_gives_the_pdf_page_of_a_citation(tmp_path):
+    from qa import Assistant
+    from tests.test_pdf import harbour_pdf
+    from ui.server import create_app
+
+    (tmp_path / "docs").mkdir()
+    harbour_pdf(tmp_path / "docs" / "harbour.pdf")
+    assistant = Assistant.build([tmp_path / "docs"], tmp_path / "index")
+    with running_server(create_app(assistant)) as url, httpx.Client(base_url=url, timeout=60) as c:
+        a = c.post("/api/ask", json={"question": "How many fishing boats did the harbour host in August?"}).json()
+    assert "318" in a["text"] and a["citations"][0]["page"] == 2

@@ -97,7 +97,8 @@ class CitationOut(BaseModel):
     end: int
     passage_start: int
     passage_end: int
-    score: float
+    score: float = Field(description="Cosine similarity of the cited sentence to the question.")
+    page: int | None = Field(None, description="For a PDF: the page the sentence starts on (from 1).")
 
 
 class AnswerOut(BaseModel):
