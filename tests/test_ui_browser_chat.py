@@ -115,12 +115,15 @@ def phone(browser, base):
     context.close()
 
 
+ANSWER_TIMEOUT = 60_000  # a realistic margin on two cores shared by six test runs
+
+
 def ask(page, question: str, turn: int):
-    box = page.locator("#qa-input textarea")
+    box = page.locator("#qa-input textarea:not([disabled])")
     box.fill(question)
     box.press("Enter")
     answer = page.locator(f"#qa-answer-{turn}")
-    answer.wait_for()
+    answer.wait_for(timeout=ANSWER_TIMEOUT)
     return answer
 
 
