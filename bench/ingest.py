@@ -41,7 +41,7 @@ from common import arcd, emit, header, table, write_corpus
 from qa import Assistant
 from qa.chunk import ChunkSettings, chunk_document
 from qa.embed import get_embedder
-from qa.ingest import _sentence_texts
+from qa.ingest import sentence_texts
 from qa.load import load_file
 
 MFLOP_PER_TOKEN = 46.0
@@ -54,7 +54,7 @@ def texts_of(files: list[Path], embedder, settings: ChunkSettings) -> tuple[list
     for f in files:
         for doc in load_file(f):
             chunks = chunk_document(doc, settings, embedder.count_tokens)
-            sentences, _ = _sentence_texts(chunks)
+            sentences, _ = sentence_texts(chunks)
             seen.update(dict.fromkeys(sentences))
             seen.update(dict.fromkeys(c.text for c in chunks))
             chunk_texts += [c.text for c in chunks]

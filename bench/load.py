@@ -4,6 +4,7 @@
     python bench/load.py --clients 32 --seconds 60 --out docs/benchmarks.md
     python bench/load.py --url http://127.0.0.1:7860 --pid 12345   # an already running server
     python bench/load.py --rounds 3                   # then twice more: does RSS keep growing?
+    python bench/load.py --during-upload --rate 4 --seconds 30 --upload-paragraphs 200 [--before REV]
 
 Each client loops until the time is up, picking (seeded) among: a question to /api/ask or /api/search
 (Arabic and English, all modes), an upload of a small new document to /api/documents, and the removal
@@ -14,6 +15,9 @@ times against the same server, the table shows the first round and RSS is report
 that stops after the first round is caches and allocator pools, growth in every round a leak).
 ``--out`` writes the result into the "Load test" section of a Markdown file (other sections are left
 as they are).
+``--during-upload`` measures questions while a large upload is embedded instead (``bench/load_upload.py``:
+ask p95 during the upload vs without, one server, one run; section "Questions during an upload");
+``--before REV`` runs the same on a server started from git revision REV too, after it.
 """
 
 from __future__ import annotations
@@ -125,14 +129,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def own_server(index: Path | None):
-    """``qa serve`` on a free loopback port over ``index`` (a new temp index from seeds/ when None)."""
+def own_server(index: Path | None, root: Path = ROOT):
+    """``qa serve`` from the code in ``root`` on a free loopback port over ``index`` (a new temp index
+    from seeds/ when None)."""
     with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
         index = index or Path(tmp) / "index"
         port = free_port()
         log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115 - read back on failure
         proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
-                                cwd=ROOT, env={**os.environ, "QA_TOKEN": ""}, stdout=log, stderr=subprocess.STDOUT)
+                                cwd=root, env={**os.environ, "QA_TOKEN": "", "PYTHONPATH": str(root)},
+                                stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 300
@@ -228,14 +234,14 @@ def report(result: dict, args: argparse.Namespace, command: str, load_at_start: 
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` in place of the file's "Load test" section (appended if there is none)."""
+def write_section(path: Path, text: str, section: str = SECTION) -> None:
+    """Put ``text`` in place of the file's ``section`` (appended if there is none)."""
     old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION + "\n")
+    start = old.find(section + "\n")
     if start < 0:
         new = old.rstrip("\n") + "\n\n" + text
     else:
-        end = old.find("\n## ", start + len(SECTION))
+        end = old.find("\n## ", start + len(section))
         new = old[:start] + text + (old[end:] if end >= 0 else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new, "utf-8")
@@ -251,9 +257,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=1, help="run the load this many times on the same server")
     parser.add_argument("--out", type=Path, help="write the result into this Markdown file's Load test section")
+    parser.add_argument("--during-upload", action="store_true", help="questions while a large upload is embedded")
+    parser.add_argument("--rate", type=float, default=4.0, help="--during-upload: questions per second")
+    parser.add_argument("--upload-paragraphs", type=int, default=200, help="--during-upload: size of the upload")
+    parser.add_argument("--arcd", type=Path, default=Path("/work/shared/data/arcd/arcd.json"))
+    parser.add_argument("--before", help="--during-upload: also on a server from this git revision")
     args = parser.parse_args()
     command = "python " + shlex.join(["bench/load.py", *sys.argv[1:]])
     load_at_start = os.getloadavg()
+    if args.during_upload:
+        sys.exit(during_upload(args, command, load_at_start))
     if args.url:
         result = asyncio.run(run(args.url.rstrip("/"), args.clients, args.seconds, args.seed, args.pid, args.rounds))
     else:
@@ -265,6 +278,45 @@ def main() -> None:
         write_section(args.out, text)
         print(f"written to {args.out}")
     sys.exit(1 if any(r["stats"]["errors"] for r in result["rounds"]) else 0)
+
+
+def during_upload(args: argparse.Namespace, command: str, load_at_start: tuple) -> int:
+    import load_upload
+
+    data = load_upload.upload_text(args.arcd, args.upload_paragraphs)
+    servers = [("this tree", ROOT)]
+    worktree = None
+    if args.before:
+        worktree = Path(tempfile.mkdtemp(prefix="qa-before-"))
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.before],
+                       check=True, capture_output=True)
+        servers.append((f"at {args.before}", worktree))
+    lines = [load_upload.SECTION, "", f"- command: `{command}`",
+             f"- machine: `nproc` = {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}; "
+             f"load average at start {', '.join(f'{x:.2f}' for x in load_at_start)}",
+             f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='minutes')}", ""]
+    errors = 0
+    try:
+        for name, root in servers:
+            if args.url and root == ROOT:
+                result = asyncio.run(load_upload.run(args.url.rstrip("/"), args.seconds, args.rate, args.seed, data,
+                                                     QUESTIONS, MODES))
+            else:
+                with own_server(None, root) as (url, _):
+                    result = asyncio.run(load_upload.run(url, args.seconds, args.rate, args.seed, data,
+                                                         QUESTIONS, MODES))
+            lines += [f"**Server: {name}.** " + load_upload.report(result, args.rate, args.upload_paragraphs)[0],
+                      *load_upload.report(result, args.rate, args.upload_paragraphs)[1:], ""]
+            lines += [f"- error: {e}" for e in result["stats"]["errors"][:10]]
+            errors += len(result["stats"]["errors"])
+    finally:
+        if worktree:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_section(args.out, text, load_upload.SECTION)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

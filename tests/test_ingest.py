@@ -1,8 +1,11 @@
+import threading
+from pathlib import Path
+
 import numpy as np
 
 from qa import Assistant, ChunkSettings
 from qa.embed import get_embedder
-from qa.ingest import _sentence_texts, encode
+from qa.ingest import encode, sentence_texts
 from qa.load import load_file
 from tests.conftest import PARALLEL, SEEDS
 
@@ -11,7 +14,7 @@ def test_each_sentence_is_embedded_once_even_when_chunks_overlap():
     [doc] = load_file(next(SEEDS.glob("*.txt")))
     additions = encode([(doc, "h")], get_embedder(), ChunkSettings(max_tokens=60, overlap_tokens=30))
     chunks = additions[0].chunks
-    texts, picks = _sentence_texts(chunks)
+    texts, picks = sentence_texts(chunks)
     assert len(texts) == len({s for c in chunks for s in c.sentences}) < sum(len(c.sentences) for c in chunks)
     assert [len(p) for p in picks] == [len(c.sentences) for c in chunks]
     for c, vecs in zip(chunks, additions[0].sentence_vectors):
@@ -47,3 +50,72 @@ def test_a_jsonl_file_counts_once_and_comes_back_after_one_record_is_removed(tmp
     a.remove("n1")
     again = a.add([tmp_path / "notes.jsonl"])
     assert not again.unchanged and {d["id"] for d in a.documents()} == {"n1", "n2", "n3"}
+
+
+class Cancelled(Exception):
+    pass
+
+
+def test_an_exception_from_progress_cancels_the_ingest_before_anything_is_applied(tmp_path):
+    a = Assistant.build([PARALLEL / "en" / "bridge.txt"], tmp_path / "index")
+    generation, documents = a.index.snapshot.folder, a.documents()
+    calls = []
+
+    def cancel(done, total):  # what a cancelled server job does: raise from its progress callback
+        calls.append(done)
+        if len(calls) == 2:
+            raise Cancelled()
+
+    try:
+        a.add([PARALLEL / "ar"], progress=cancel)
+    except Cancelled:
+        pass
+    else:
+        raise AssertionError("the ingest was not cancelled")
+    assert len(calls) == 2 and calls[-1] < 6  # cancelled after the first batch, before the last
+    assert a.index.snapshot.folder == generation and a.documents() == documents
+    reopened = Assistant.open(tmp_path / "index")
+    assert reopened.index.snapshot.folder.name == generation.name and reopened.documents() == documents
+    assert a.add([PARALLEL / "ar"]).added  # and the same files go in afterwards
+
+
+def test_no_index_lock_is_held_while_embedding_and_a_removal_meanwhile_stays(tmp_path):
+    a = Assistant.build([PARALLEL / "en" / "bridge.txt", PARALLEL / "en" / "library.txt"], tmp_path / "index")
+    bridge = next(d["id"] for d in a.documents() if d["path"].endswith("bridge.txt"))
+    removed = []
+
+    def remove_under_the_writer_lock():
+        if a.index.lock.acquire(timeout=20):  # the ingest would hold it here before
+            try:
+                removed.append(a.remove(bridge))
+            finally:
+                a.index.lock.release()
+
+    def meanwhile(done, total):  # runs between embedding batches, in the ingesting thread
+        if done and not removed:
+            t = threading.Thread(target=remove_under_the_writer_lock)
+            t.start()
+            t.join()
+
+    report = a.add([PARALLEL / "ar" / "solar.txt", PARALLEL / "ar" / "hospital.txt"], progress=meanwhile)
+    assert removed and removed[0][0]["id"] == bridge  # another thread took the writer lock and removed
+    paths = sorted(Path(d["path"]).name for d in a.documents())
+    assert paths == ["hospital.txt", "library.txt", "solar.txt"] and len(report.added) == 2
+
+
+def test_a_file_replaced_by_another_writer_during_the_ingest_is_held_once(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("The old harbour has a lighthouse built in 1890. Its lamp is lit every night.", "utf-8")
+    a = Assistant.build([], tmp_path / "index")
+    done = []
+
+    def meanwhile(d, total):  # another upload of an edited version lands while this one embeds
+        if d and not done:
+            note.write_text("The old harbour has a lighthouse built in 1895. Its lamp is lit at dusk.", "utf-8")
+            t = threading.Thread(target=lambda: done.append(a.add([note])))
+            t.start()
+            t.join()
+
+    a.add([note], progress=meanwhile)
+    held = [d for d in Assistant.open(tmp_path / "index").documents() if d["path"] == str(note.resolve())]
+    assert done and len(held) == 1

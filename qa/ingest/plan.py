@@ -1,0 +1,105 @@
+"""What an ingest changes, decided from the live snapshot, and the commit that applies it.
+
+Planning reads the snapshot only (no lock): a file whose bytes hash to what the index holds for its
+path is not even parsed; a changed file replaces every document the index held for that path; a
+document whose content is already indexed under another path is skipped as a duplicate. ``commit``
+takes the index's writer lock only around the apply, and replaces what the NEWEST generation holds
+for the files read, so a writer that changed the index while this ingest was embedding is not undone
+half-way. Out of scope: chunking and embedding (``encode``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from ..index import Addition, Index
+from ..load import LoadError, SkippedFile, discover, file_hash, load_file
+from ..records import Document
+
+
+class IngestReport(NamedTuple):
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    skipped: list[SkippedFile]
+    chunks: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} "
+                f"unchanged, {len(self.skipped)} skipped; {self.chunks} new chunks "
+                f"in {self.seconds:.1f}s")
+
+
+class Plan(NamedTuple):
+    """``documents``: (document, its file's hash) to add; ``read``: paths of the files parsed (their
+    documents in the index are replaced); ``records``: documents per file."""
+
+    documents: list[tuple[Document, str]]
+    remove: set[str]
+    read: set[str]
+    replaced: list[str]
+    unchanged: list[str]
+    skipped: list[SkippedFile]
+    records: dict[str, int]
+
+    def report(self, additions: list[Addition], started: float) -> IngestReport:
+        replaced = set(self.replaced)
+        return IngestReport(
+            added=list(dict.fromkeys(d.path for d, _ in self.documents if d.path not in replaced)),
+            replaced=self.replaced, unchanged=self.unchanged, skipped=self.skipped,
+            chunks=sum(len(a.chunks) for a in additions), seconds=time.perf_counter() - started)
+
+
+def plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> Plan:
+    files, skipped = discover(paths)
+    known = index.file_hashes()
+    by_path: dict[str, list[str]] = {}
+    for d in index.snapshot.documents:
+        by_path.setdefault(d["path"], []).append(d["id"])
+    indexed_ids = {d["id"] for d in index.snapshot.documents}
+    docs: list[tuple[Document, str]] = []
+    planned: set[str] = set()
+    records: dict[str, int] = {}
+    remove: set[str] = set()
+    read: set[str] = set()
+    replaced, unchanged = [], []
+    for f in files:
+        path = str(f.resolve())
+        digest = file_hash(f)
+        if known.get(path) == digest:
+            unchanged.append(path)
+            continue
+        try:
+            loaded = load_file(path, max_bytes)
+        except LoadError as e:
+            skipped.append(SkippedFile(e.path, e.reason))
+            continue
+        read.add(path)
+        old_ids = set(by_path.get(path, []))
+        if old_ids:
+            replaced.append(path)
+            remove |= old_ids
+        elsewhere = indexed_ids - old_ids
+        for doc in loaded:
+            if doc.id in elsewhere or doc.id in planned:
+                skipped.append(SkippedFile(path, f"same content as indexed document {doc.id}"))
+                continue
+            planned.add(doc.id)
+            docs.append((doc, digest))
+            records[path] = records.get(path, 0) + 1
+    return Plan(docs, remove, read, replaced, unchanged, skipped, records)
+
+
+def commit(index: Index, plan: Plan, additions: list[Addition]) -> None:
+    """Apply ``additions`` and the removals under the index's writer lock, against its newest state."""
+    additions = [a._replace(file_records=plan.records[a.document.path]) for a in additions]
+    with index.lock:
+        ours = {a.document.id for a in additions}
+        held = {d["id"] for d in index.snapshot.documents if d["path"] in plan.read}
+        remove = (plan.remove | held) - ours
+        if additions or remove:
+            index.apply(additions, remove)
