@@ -21,7 +21,7 @@ from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .index import Index, IndexExists, store
 from .index.snapshot import Snapshot
-from .ingest import IngestReport, Progress, ingest
+from .ingest import IngestReport, Progress, Runner, ingest
 from .lexical import tokenize
 from .load import DEFAULT_MAX_BYTES
 from .records import Answer, Hit
@@ -77,7 +77,11 @@ class Assistant:
     def embedder(self) -> Embedder:
         return get_embedder(self.embedder_name)
 
-    def add(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
+    def add(self, paths: Iterable[str | Path], progress: Progress | None = None,
+            runner: Runner | None = None) -> IngestReport:
+        """Ingest ``paths`` in this process, or through ``runner`` (``qa.ingest.get_runner("ray", ...)``)."""
+        if runner is not None:
+            return runner.ingest(self.index, self.embedder, paths, self.max_bytes, progress)
         return ingest(self.index, self.embedder, paths, self.max_bytes, progress)
 
     def remove(self, doc: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
 from .embed import DEFAULT_EMBEDDER
 from .index import store
-from .ingest import IngestReport
+from .ingest import RUNNERS, IngestReport, get_runner
 from .records import Answer, Hit
 from .retrieve import MODES
 
@@ -101,13 +101,23 @@ def main() -> None:
               help="from-sentences: ingest ~1.7x faster for ~2 points of recall@1 (new index).")
 @click.option("--ann", default="auto", show_default=True, help="FAISS index kind: auto, flat, hnsw, ...")
 @click.option("--max-file-mb", default=50.0, show_default=True, help="Skip files larger than this.")
+@click.option("--runner", type=click.Choice(sorted(RUNNERS)), default="local", show_default=True,
+              help="local: this process, one embedding worker per core; ray: a Ray cluster.")
+@click.option("--ray-address", default=None, help="--runner ray: the cluster (default: a local Ray instance).")
+@click.option("--workers", type=int, default=None, help="Embedding workers (local: default one per core; "
+                                                       "ray: default one per CPU of the cluster).")
 def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: int, overlap: int,
-           passage_vectors: str, ann: str, max_file_mb: float) -> None:
+           passage_vectors: str, ann: str, max_file_mb: float, runner: str, ray_address: str | None,
+           workers: int | None) -> None:
     """Add files and folders (.txt .md .html .pdf .docx .json .jsonl) to the index."""
     chunking = ChunkSettings(max_tokens, overlap, passage_vectors)
+    if ray_address and runner != "ray":
+        raise ValueError("--ray-address goes with --runner ray; add --runner ray")
+    options = {"workers": workers, **({"address": ray_address} if runner == "ray" else {})}
+    chosen = get_runner(runner, **options)
     assistant = Assistant.create_or_open(index_dir, embedder, chunking, ann,
                                          max_bytes=int(max_file_mb * 1e6))
-    _report(assistant.add(paths, progress=_progress("embedding")))
+    _report(assistant.add(paths, progress=_progress("embedding"), runner=chosen))
 
 
 def _print_hit(h: Hit) -> None:

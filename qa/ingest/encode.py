@@ -58,6 +58,14 @@ class TextSlots:
         return list(self._slot)
 
 
+Chunked = list[tuple[Document, str, list[Chunk]]]
+
+
+def chunk_all(documents: list[tuple[Document, str]], embedder: Embedder, settings: ChunkSettings) -> Chunked:
+    """(document, file hash, its chunks) for each document."""
+    return [(d, h, chunk_document(d, settings, embedder.count_tokens)) for d, h in documents]
+
+
 def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: ChunkSettings,
            progress: Progress | None = None, workers: int | None = None) -> list[Addition]:
     """Chunk, embed (passages and sentences) and tokenize each document.
@@ -66,7 +74,12 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: 
     first batch and after every batch, so a long ingest shows a steady rate and an ETA; an exception
     raised by it stops the embedding (the workers finish the batch they are in) and propagates.
     """
-    chunked = [(d, h, chunk_document(d, settings, embedder.count_tokens)) for d, h in documents]
+    return encode_chunked(chunk_all(documents, embedder, settings), embedder, settings, progress, workers)
+
+
+def encode_chunked(chunked: Chunked, embedder: Embedder, settings: ChunkSettings,
+                   progress: Progress | None = None, workers: int | None = None) -> list[Addition]:
+    """``encode`` for documents already chunked."""
     total = sum(len(c) for _, _, c in chunked)
     pool = TextSlots()
     plans = []
@@ -76,7 +89,7 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: 
         chunk_slots = pool.slots(c.text for c in chunks) if settings.passage_vectors == "embedded" else None
         plans.append((doc, digest, chunks, picks, sentence_slots, chunk_slots))
     texts = pool.texts
-    if progress and documents:
+    if progress and chunked:
         progress(0 if texts else total, total)  # starts the clock of a progress bar before the first batch
     report = (lambda done: progress(total * done // len(texts), total)) if progress and texts else None
     vectors = embed_texts(embedder, texts, report, workers)

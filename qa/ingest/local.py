@@ -25,3 +25,14 @@ def ingest(index: Index, embedder: Embedder, paths: Iterable[str | Path], max_by
     additions = encode(changes.documents, embedder, index.chunking, progress, workers)
     commit(index, changes, additions)
     return changes.report(additions, started)
+
+
+class LocalRunner:
+    """Ingest in this process, ``workers`` embedding threads (default: one per core)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers
+
+    def ingest(self, index: Index, embedder: Embedder, paths: Iterable[str | Path],
+               max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> IngestReport:
+        return ingest(index, embedder, paths, max_bytes, progress, self.workers)

@@ -54,9 +54,32 @@ class Plan(NamedTuple):
             chunks=sum(len(a.chunks) for a in additions), seconds=time.perf_counter() - started)
 
 
-def plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> Plan:
-    files, skipped = discover(paths)
+class Files(NamedTuple):
+    """The files of an ingest before any is parsed: ``read`` as (path, hash), the rest unchanged or refused."""
+
+    read: list[tuple[str, str]]
+    unchanged: list[str]
+    skipped: list[SkippedFile]
+
+
+def files(index: Index, paths: Iterable[str | Path]) -> Files:
+    found, skipped = discover(paths)
     known = index.file_hashes()
+    read, unchanged = [], []
+    for f in found:
+        path, digest = str(f.resolve()), file_hash(f)
+        if known.get(path) == digest:
+            unchanged.append(path)
+        else:
+            read.append((path, digest))
+    return Files(read, unchanged, skipped)
+
+
+Loaded = tuple[str, str, "list[Document] | LoadError"]
+
+
+def choose(index: Index, todo: Files, loaded: Iterable[Loaded]) -> Plan:
+    """The plan from each read file's documents (or its ``LoadError``), in the order of ``todo.read``."""
     by_path: dict[str, list[str]] = {}
     for d in index.snapshot.documents:
         by_path.setdefault(d["path"], []).append(d["id"])
@@ -66,17 +89,11 @@ def plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> Plan:
     records: dict[str, int] = {}
     remove: set[str] = set()
     read: set[str] = set()
-    replaced, unchanged = [], []
-    for f in files:
-        path = str(f.resolve())
-        digest = file_hash(f)
-        if known.get(path) == digest:
-            unchanged.append(path)
-            continue
-        try:
-            loaded = load_file(path, max_bytes)
-        except LoadError as e:
-            skipped.append(SkippedFile(e.path, e.reason))
+    replaced: list[str] = []
+    skipped = list(todo.skipped)
+    for path, digest, documents in loaded:
+        if isinstance(documents, LoadError):
+            skipped.append(SkippedFile(documents.path, documents.reason))
             continue
         read.add(path)
         old_ids = set(by_path.get(path, []))
@@ -84,14 +101,27 @@ def plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> Plan:
             replaced.append(path)
             remove |= old_ids
         elsewhere = indexed_ids - old_ids
-        for doc in loaded:
+        for doc in documents:
             if doc.id in elsewhere or doc.id in planned:
                 skipped.append(SkippedFile(path, f"same content as indexed document {doc.id}"))
                 continue
             planned.add(doc.id)
             docs.append((doc, digest))
             records[path] = records.get(path, 0) + 1
-    return Plan(docs, remove, read, replaced, unchanged, skipped, records)
+    return Plan(docs, remove, read, replaced, list(todo.unchanged), skipped, records)
+
+
+def _load(path: str, digest: str, max_bytes: int) -> Loaded:
+    try:
+        return path, digest, load_file(path, max_bytes)
+    except LoadError as e:
+        return path, digest, e
+
+
+def plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> Plan:
+    """Read the new and changed files here, one after the other, and plan."""
+    todo = files(index, paths)
+    return choose(index, todo, (_load(path, digest, max_bytes) for path, digest in todo.read))
 
 
 def commit(index: Index, plan: Plan, additions: list[Addition]) -> None:

@@ -1,0 +1,167 @@
+"""The ``ray`` runner: a Ray Data pipeline reads and chunks files in tasks, embeds them in an actor pool.
+
+    qa ingest PATH --runner ray [--ray-address ADDR]     # no address: a Ray instance on this machine
+
+Stages: (1) tasks read and chunk each new or changed file (a file that cannot be read comes back as
+its error, reported and skipped as locally); (2) this process plans from their documents exactly as
+the local runner does (unchanged, replaced, duplicates); (3) an actor pool embeds the chosen
+documents, one actor per CPU of the cluster with one engine thread each (one GPU each instead for a
+sentence-transformers backend when the cluster has GPUs); actors are restarted and their batches
+retried when a worker dies; (4) blocks stream back as they finish and are written one by one as
+Parquet shards (``shards``) under the index folder, with ``progress`` after each, never one block
+holding the whole dataset; (5) the shards become one generation through ``commit``. Chunks, ids and
+vectors are those of a local ingest of the same files. Every node needs this package and its engine
+installed. Out of scope: streaming the shards into a remote store (Milvus bulk import) and shared
+storage for shards written by the workers themselves (they come back to this process instead).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from ..chunk import ChunkSettings
+from ..embed import Embedder, get_embedder
+from ..index import Index
+from ..load import DEFAULT_MAX_BYTES, LoadError, load_file
+from ..records import Chunk, Document
+from . import shards
+from .encode import Progress, chunk_all, encode_chunked
+from .plan import IngestReport, choose, commit, files
+
+INSTALL = "the ray runner needs Ray: pip install 'qa-bilingual[scale]' (ray[data]==2.60.0)"
+DOCS_PER_BATCH = 4
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as e:
+        raise ValueError(INSTALL) from e
+    return ray
+
+
+def read_and_chunk(row: dict, spec: str, settings: dict, max_bytes: int) -> list[dict]:
+    """A Ray task: one row per document of the file (its chunks as JSON), or one row with its error."""
+    base = {"order": row["order"], "path": row["path"], "digest": row["digest"]}
+    try:
+        documents = load_file(row["path"], max_bytes)
+    except LoadError as e:
+        return [{**base, "doc_order": 0, "error": e.reason, "document": "", "chunks": ""}]
+    if not documents:
+        return [{**base, "doc_order": 0, "error": "", "document": "", "chunks": ""}]
+    embedder = get_embedder(spec)
+    chunked = chunk_all([(d, row["digest"]) for d in documents], embedder, ChunkSettings(**settings))
+    return [{**base, "doc_order": i, "error": "", "document": json.dumps(asdict(d), ensure_ascii=False),
+             "chunks": json.dumps([c.to_dict() for c in chunks], ensure_ascii=False)}
+            for i, (d, _, chunks) in enumerate(chunked)]
+
+
+class EmbedActor:
+    """One engine per actor, on one thread (or one GPU); embeds batches of chunked documents."""
+
+    def __init__(self, spec: str, settings: dict):
+        import ray
+
+        self.embedder = get_embedder(spec)
+        if ray.get_gpu_ids() and hasattr(self.embedder, "to_device"):
+            self.embedder.to_device("cuda")
+        elif hasattr(self.embedder, "pin_thread"):
+            self.embedder.pin_thread()
+        self.settings = ChunkSettings(**settings)
+
+    def __call__(self, batch: dict) -> dict:
+        chunked = [(Document(**json.loads(d)), h, [Chunk.from_dict(c) for c in json.loads(cs)])
+                   for d, h, cs in zip(batch["document"], batch["digest"], batch["chunks"])]
+        additions = encode_chunked(chunked, self.embedder, self.settings, workers=1)
+        return shards.to_table(additions).to_pydict()
+
+
+class RayRunner:
+    """Ingest through Ray Data on the cluster at ``address`` (None: a local Ray instance)."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None):
+        _import_ray()  # without the extra, say so before any file is read
+        self.address, self.workers = address, workers
+
+    def _connect(self):
+        ray = _import_ray()
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                where = self.address or "a local instance"
+                raise ValueError(f"cannot start or reach the Ray cluster at {where}: {e} (is it running, "
+                                 "and is RAY_AUTH_TOKEN set to the cluster's token?)") from e
+        return ray
+
+    def ingest(self, index: Index, embedder: Embedder, paths: Iterable[str | Path],
+               max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> IngestReport:
+        started = time.perf_counter()
+        todo = files(index, paths)
+        spec, settings = index.embedder, index.chunking._asdict()
+        if not todo.read:
+            plan = choose(index, todo, [])
+            commit(index, plan, [])
+            return plan.report([], started)
+        ray = self._connect()
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = progress is None
+        items = [{"order": i, "path": p, "digest": h} for i, (p, h) in enumerate(todo.read)]
+        loaded = ray.data.from_items(items).flat_map(
+            read_and_chunk, fn_kwargs={"spec": spec, "settings": settings, "max_bytes": max_bytes}).materialize()
+        rows = sorted(loaded.take_all(), key=lambda r: (r["order"], r["doc_order"]))
+        plan = choose(index, todo, _loaded(rows))
+        keep = {d.id for d, _ in plan.documents}
+        chosen = [r for r in rows if r["document"] and json.loads(r["document"])["id"] in keep]
+        total = sum(len(json.loads(r["chunks"])) for r in chosen)
+        additions = self._embed(ray, chosen, spec, settings, total, index, progress) if chosen else []
+        order = {d.id: i for i, (d, _) in enumerate(plan.documents)}
+        additions.sort(key=lambda a: order[a.document.id])
+        commit(index, plan, additions)
+        return plan.report(additions, started)
+
+    def _embed(self, ray, chosen: list[dict], spec: str, settings: dict, total: int, index: Index,
+               progress: Progress | None) -> list:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        gpus = int(ray.cluster_resources().get("GPU", 0)) if spec.startswith("sentence-transformers") else 0
+        actors = self.workers or (gpus or cpus)
+        ds = ray.data.from_items([{k: r[k] for k in ("document", "digest", "chunks")} for r in chosen])
+        embedded = ds.map_batches(
+            EmbedActor, fn_constructor_kwargs={"spec": spec, "settings": settings}, batch_size=DOCS_PER_BATCH,
+            concurrency=min(actors, len(chosen)), num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
+            max_restarts=-1, max_task_retries=-1, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+        folder = Path(tempfile.mkdtemp(prefix=".ray-shards-", dir=index.folder))
+        try:
+            done = 0
+            if progress:
+                progress(0, total)
+            for n, block in enumerate(embedded.iter_batches(batch_size=None, batch_format="pyarrow")):
+                shards.write(block, folder, n)
+                done += block.num_rows
+                if progress:
+                    progress(done, total)
+            return shards.read_additions(folder, int(index.snapshot.manifest["dim"]))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _loaded(rows: list[dict]):
+    """The (path, hash, documents or LoadError) of each read file, in order, from the tasks' rows."""
+    by_file: dict[int, list[dict]] = {}
+    for r in rows:
+        by_file.setdefault(r["order"], []).append(r)
+    for _, group in sorted(by_file.items()):
+        path, digest = group[0]["path"], group[0]["digest"]
+        if group[0]["error"]:
+            yield path, digest, LoadError(path, group[0]["error"])
+        else:
+            yield path, digest, [Document(**json.loads(r["document"])) for r in group if r["document"]]
+
