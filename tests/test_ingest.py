@@ -85,11 +85,8 @@ def test_no_index_lock_is_held_while_embedding_and_a_removal_meanwhile_stays(tmp
     removed = []
 
     def remove_under_the_writer_lock():
-        if a.index.lock.acquire(timeout=20):  # the ingest would hold it here before
-            try:
-                removed.append(a.remove(bridge))
-            finally:
-                a.index.lock.release()
+        with a.index.writer(timeout=20):  # raises WriterBusy if the ingest held it while embedding
+            removed.append(a.remove(bridge))
 
     def meanwhile(done, total):  # runs between embedding batches, in the ingesting thread
         if done and not removed:

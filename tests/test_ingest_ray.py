@@ -65,10 +65,8 @@ def cluster():
         for p in reversed(nodes):  # each node's processes are in its own session: stop that group only
             os.killpg(p.pid, signal.SIGTERM)
         for p in nodes:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
             with contextlib.suppress(ProcessLookupError):  # whatever of the group is left
                 os.killpg(p.pid, signal.SIGKILL)
         for k, v in saved.items():

@@ -3,9 +3,9 @@
 Planning reads the snapshot only (no lock): a file whose bytes hash to what the index holds for its
 path is not even parsed; a changed file replaces every document the index held for that path; a
 document whose content is already indexed under another path is skipped as a duplicate. ``commit``
-takes the index's writer lock only around the apply, and replaces what the NEWEST generation holds
-for the files read, so a writer that changed the index while this ingest was embedding is not undone
-half-way. Out of scope: chunking and embedding (``encode``).
+hands the result to ``Index.apply``, which holds the writer lock only for the apply and applies to the
+newest generation, so a writer that changed the index while this ingest was embedding is not undone.
+Out of scope: chunking and embedding (``encode``).
 """
 
 from __future__ import annotations
@@ -125,11 +125,9 @@ def plan(index: Index, paths: Iterable[str | Path], max_bytes: int) -> Plan:
 
 
 def commit(index: Index, plan: Plan, additions: list[Addition]) -> None:
-    """Apply ``additions`` and the removals under the index's writer lock, against its newest state."""
+    """Apply ``additions`` and the planned removals. ``Index.apply`` takes the writer lock and applies
+    to the newest generation, where an added file also replaces any other version of it that another
+    writer added while this ingest was embedding."""
     additions = [a._replace(file_records=plan.records[a.document.path]) for a in additions]
-    with index.lock:
-        ours = {a.document.id for a in additions}
-        held = {d["id"] for d in index.snapshot.documents if d["path"] in plan.read}
-        remove = (plan.remove | held) - ours
-        if additions or remove:
-            index.apply(additions, remove)
+    if additions or plan.remove:
+        index.apply(additions, plan.remove)
