@@ -3,6 +3,7 @@
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,9 +67,11 @@ def cluster():
             os.killpg(p.pid, signal.SIGTERM)
         for p in nodes:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(10)
+                p.wait(3)
             with contextlib.suppress(ProcessLookupError):  # whatever of the group is left
                 os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        shutil.rmtree(temp, ignore_errors=True)
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
 
