@@ -3,20 +3,24 @@
 ``Assistant.open`` reads an index folder and lazily loads the embedder it was built with;
 ``Assistant.build`` creates or extends one. Questions go through one path: the retrieval query
 (expanded with the previous question for short follow-ups), its vector and tokens, the per-language
-search, then sentence selection. Out of scope: presentation (CLI, web UI and HTTP API format it).
+search, then sentence selection; with a generator (``qa.answer.generators``) whose gate the
+extractive answer passes, the model writes the answer and the verifier checks it (``ask_stream``
+yields its text as it comes). Out of scope: presentation (CLI, web UI and HTTP API format it).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .answer import AnswerSettings, calibration_for, candidates, compose
+from .answer import AnswerSettings, calibration_for, candidates, compose, generated, prompt, verify
+from .answer.generators import EXTRACTIVE, GenerationError, Generator, spec_of
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .index import Index, IndexExists, store
@@ -34,15 +38,31 @@ MAX_QUESTION_CHARS = 2000
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|also|و|وماذا|ماذا عن|وكم|وما|وهل|ومن|ومتى|وأين)\b",
                         re.IGNORECASE)
 History = Sequence[Any]
+log = logging.getLogger("qa.assistant")
 
 
 class Assistant:
     def __init__(self, index: Index, answer_settings: AnswerSettings | None = None,
-                 max_bytes: int = DEFAULT_MAX_BYTES):
+                 max_bytes: int = DEFAULT_MAX_BYTES, generator: Generator | None = None):
         self.index = index
         self.embedder_name = index.embedder
         self.answer_settings = answer_settings or AnswerSettings()
         self.max_bytes = max_bytes
+        self.generator = generator  # None: extractive answers only; fixed for the assistant's life
+
+    @property
+    def generator_name(self) -> str:
+        return spec_of(self.generator)
+
+    def _chosen(self, generator: str | None) -> Generator | None:
+        """The generator a question asked for: the configured one (None or its name) or extractive.
+        A question can never name a new model or address."""
+        if generator is None or generator == self.generator_name:
+            return self.generator
+        if generator == EXTRACTIVE:
+            return None
+        raise ValueError(f"generator {generator!r} is not available here; choose {EXTRACTIVE!r}"
+                         + (f" or {self.generator_name!r}" if self.generator else ""))
 
     @classmethod
     def open(cls, index_dir: str | Path = DEFAULT_INDEX, embedder: str | None = None,
@@ -130,11 +150,55 @@ class Assistant:
         return hits
 
     def ask(self, question: str, history: History | None = None, k: int = 5, mode: str = "hybrid",
-            **kw: Any) -> Answer:
-        """A cited answer, or an abstention in the question's language."""
+            generator: str | None = None, **kw: Any) -> Answer:
+        """A cited answer, or an abstention in the question's language (``generator``: None for the
+        configured one, ``"extractive"`` for the extractive answer)."""
+        *_, answer = self.ask_stream(question, history, k, mode, generator, **kw)
+        return answer
+
+    def ask_stream(self, question: str, history: History | None = None, k: int = 5, mode: str = "hybrid",
+                   generator: str | None = None, **kw: Any) -> Iterator[str | Answer]:
+        """The model's text pieces as it writes (none on the extractive path), then the final Answer."""
         t0 = time.perf_counter()
-        lang, query = self._prepare(question, history)
-        snap = self.index.snapshot  # one snapshot for the whole question
+        model = self._chosen(generator)
+        snap = self.index.snapshot  # one snapshot for the whole question: hits' rows point into it
+        asked, extra = question, {}
+        if model is not None and _user_turns(history):
+            asked, extra["condense_ms"] = self._condense(model, question, history)
+        answer = self._extractive(snap, question, history, k, mode, query=asked if extra else None, **kw)
+        answer = replace(answer, timings={**answer.timings, **extra})
+        if model is None or answer.abstained:  # the gate: evidence too low, the model is not called
+            yield answer if model is None else replace(answer, generator=model.name)
+            return
+        threshold = verify.THRESHOLDS.get(self.embedder_name, verify.DEFAULT_THRESHOLD)
+        cross = calibration_for(self.embedder_name, self.answer_settings).cross_lingual
+        for item in generated.stream_answer(asked, answer.language, answer, answer.passages, model,
+                                            self.embedder.embed_queries, lambda h: snap.sentences_of(h.row),
+                                            threshold, cross):
+            if isinstance(item, Answer):
+                total_ms = round((time.perf_counter() - t0) * 1000, 2)
+                item = replace(item, timings={**item.timings, "total_ms": total_ms})
+            yield item
+
+    def _condense(self, model: Generator, question: str, history: History) -> tuple[str, float]:
+        """The model's standalone version of a question asked in a conversation (the question itself,
+        expanded as on the extractive path, when the model fails or answers something unusable)."""
+        t0 = time.perf_counter()
+        try:
+            text = "".join(model.stream(prompt.condense_messages(question, _turns(history)), 96)).strip()
+        except GenerationError as e:
+            log.warning("generator %s could not condense the conversation: %s", model.name, e)
+            text = ""
+        text = text.splitlines()[0].strip() if text else ""
+        if not text or len(text) > MAX_QUESTION_CHARS or prompt.is_abstention(text):
+            text = _with_context(question, history)
+        return text, round((time.perf_counter() - t0) * 1000, 2)
+
+    def _extractive(self, snap: Snapshot, question: str, history: History | None, k: int, mode: str,
+                    query: str | None = None, **kw: Any) -> Answer:
+        t0 = time.perf_counter()
+        lang, context = self._prepare(question, history)
+        query = query or context
         hits, vector = self._search(snap, query, lang, SearchOptions(k=k, mode=mode, **kw))
         t1 = time.perf_counter()
         if vector is None:
@@ -181,6 +245,17 @@ def _with_context(question: str, history: History | None) -> str:
         if not _is_follow_up(previous):
             break
     return " ".join(chain)
+
+
+def _turns(history: History | None) -> list[tuple[str, str]]:
+    """(role, text) of every earlier turn, oldest first (messages dicts or (user, assistant) pairs)."""
+    out: list[tuple[str, str]] = []
+    for turn in history or []:
+        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
+            out.append((str(turn["role"]), str(turn.get("content", ""))))
+        elif isinstance(turn, (list, tuple)):
+            out += [(role, str(text)) for role, text in zip(("user", "assistant"), turn) if isinstance(text, str)]
+    return out
 
 
 def _user_turns(history: History | None) -> list[str]:

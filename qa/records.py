@@ -117,7 +117,11 @@ class Citation:
 @dataclass(frozen=True)
 class Answer:
     """A grounded answer. ``abstained`` answers keep the closest passages in ``passages``;
-    ``evidence`` is the calibrated score of the best sentence, compared with the abstention threshold."""
+    ``evidence`` is the calibrated score of the best sentence, compared with the abstention threshold.
+
+    ``generator`` names what was asked to write the answer (``extractive`` or a generator spec);
+    ``unsupported`` lists the generated sentences the verifier dropped; ``fallback`` is True when
+    the extractive answer stands in for a generated one, and ``notice`` says why."""
 
     question: str
     text: str
@@ -128,6 +132,10 @@ class Answer:
     cross_lingual: bool = False
     evidence: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    generator: str = "extractive"
+    unsupported: tuple[str, ...] = ()
+    fallback: bool = False
+    notice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,4 +148,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [h.to_dict() for h in self.passages],
             "timings": dict(self.timings),
+            "generator": self.generator,
+            "unsupported": list(self.unsupported),
+            "fallback": self.fallback,
+            "notice": self.notice,
         }
