@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from .answer.generators import ENV as GENERATOR_ENV
+from .answer.generators import Generator, GeneratorSettings, get_generator
 from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
 from .embed import DEFAULT_EMBEDDER
@@ -54,6 +56,29 @@ def search_options(f: Callable) -> Callable:
     return f
 
 
+def generator_options(f: Callable) -> Callable:
+    defaults = GeneratorSettings()
+    for opt in reversed([
+        click.option("--generator", "generator_spec", default=None, metavar="SPEC",
+                     help=f"Who writes the answer: extractive (default, offline), openai:MODEL@BASE_URL (an "
+                          f"OpenAI-compatible server: llama.cpp, Ollama, vLLM, a hosted API) or "
+                          f"llama-cpp:/path/model.gguf (or ${GENERATOR_ENV})."),
+        click.option("--context-tokens", default=defaults.context_tokens, show_default=True,
+                     help="The model's context window; passages are trimmed to fit it."),
+        click.option("--llm-timeout", default=defaults.timeout, show_default=True,
+                     help="Seconds a model may take for one answer before the extractive answer is given."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def load_generator(spec: str | None, context_tokens: int, timeout: float) -> Generator | None:
+    if context_tokens < 256 or timeout <= 0:
+        raise ValueError(f"--context-tokens {context_tokens} / --llm-timeout {timeout}: give at least 256 tokens "
+                         "and a positive number of seconds")
+    return get_generator(spec, GeneratorSettings(timeout=timeout, context_tokens=context_tokens))
+
+
 def _progress(label: str, unit: str = "chunk"):
     from tqdm import tqdm
 
@@ -75,11 +100,11 @@ def _report(report: IngestReport) -> None:
         click.echo(f"skipped {s.path}: {s.reason}", err=True)
 
 
-def open_assistant(index_dir: Path, build_from_seeds: bool = False) -> Assistant:
+def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: Generator | None = None) -> Assistant:
     if not (build_from_seeds and SEEDS.is_dir() and store.live_generation(index_dir) is None):
-        return Assistant.open(index_dir)
+        return Assistant.open(index_dir, generator=generator)
     click.echo(f"No index at {index_dir} yet: building one from {SEEDS}/ ...", err=True)
-    return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"))
+    return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"), generator=generator)
 
 
 @click.group(cls=DomainErrors)
@@ -128,6 +153,10 @@ def _print_hit(h: Hit) -> None:
 
 def _print_answer(a: Answer) -> None:
     click.echo(a.text)
+    if a.notice:
+        click.echo(f"\nNote: {a.notice}")
+    for sentence in a.unsupported:
+        click.echo(f"  removed: {sentence}")
     if a.citations:
         click.echo("\nSources:")
         for c in a.citations:
@@ -142,12 +171,25 @@ def _print_answer(a: Answer) -> None:
 @click.argument("question")
 @index_option
 @search_options
+@generator_options
 def ask(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids: tuple,
-        mmr: float | None, as_json: bool) -> None:
-    """Answer a question with cited sentences (builds the index from seeds/ if there is none)."""
-    assistant = open_assistant(index_dir, build_from_seeds=True)
-    answer = assistant.ask(question, k=k, mode=mode, langs=tuple(langs) or None,
-                           doc_ids=tuple(doc_ids) or None, mmr=mmr)
+        mmr: float | None, as_json: bool, generator_spec: str | None, context_tokens: int,
+        llm_timeout: float) -> None:
+    """Answer a question with cited sentences (builds the index from seeds/ if there is none).
+
+    With a generator, the model's draft is printed on stderr as it streams; the verified answer
+    (only the sentences its sources support) follows on stdout."""
+    generator = load_generator(generator_spec, context_tokens, llm_timeout)
+    assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator)
+    answer = None
+    for item in assistant.ask_stream(question, k=k, mode=mode, langs=tuple(langs) or None,
+                                     doc_ids=tuple(doc_ids) or None, mmr=mmr):
+        if isinstance(item, Answer):
+            answer = item
+        elif not as_json:
+            click.echo(item, nl=False, err=True)
+    if generator is not None and not as_json and "first_token_ms" in answer.timings:
+        click.echo("\n", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
     else:
@@ -224,11 +266,13 @@ def info(index_dir: Path, as_json: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write metrics.json, per_question.jsonl, report.md and plots here.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json only.")
+@generator_options
 def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, mode: str,
                  embedder: str | None, max_tokens: int, overlap: int, passage_vectors: str, limit: int | None,
-                 seed: int | None,
-                 out_dir: Path | None, as_json: bool) -> None:
-    """Score retrieval and answers on SQuAD JSON, JSONL or BEIR test sets."""
+                 seed: int | None, out_dir: Path | None, as_json: bool, generator_spec: str | None,
+                 context_tokens: int, llm_timeout: float) -> None:
+    """Score retrieval and answers on SQuAD JSON, JSONL or BEIR test sets (with --generator, the
+    generated answers too, next to the extractive ones)."""
     from . import datasets as ds
     from . import report
     from .evaluate import EvalConfig, evaluate
@@ -239,11 +283,17 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
     config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap, passage_vectors))
+    generator = load_generator(generator_spec, context_tokens, llm_timeout)
     result = evaluate(dataset, index_dir, config,
-                      progress=None if as_json else _progress("questions", unit="question"))
+                      progress=None if as_json else _progress("questions", unit="question"), generator=generator)
     if out_dir:
         report.write(result, out_dir, "qa eval " + " ".join(sys.argv[2:]), dataset.skipped)
-    click.echo(json.dumps(result.metrics, ensure_ascii=False, indent=1) if as_json else report.table(result.metrics))
+    if as_json:
+        click.echo(json.dumps(result.metrics, ensure_ascii=False, indent=1))
+        return
+    click.echo(report.table(result.metrics))
+    if generator is not None:
+        click.echo("\n" + report.generated_table(result.metrics))
 
 
 @main.command()
@@ -253,12 +303,17 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
 @click.option("--max-upload-mb", default=20.0, show_default=True, help="Largest file a user may upload.")
 @click.option("--token", envvar="QA_TOKEN", default=None,
               help="Access token (or $QA_TOKEN); required when binding to a non-loopback address.")
-def serve(index_dir: Path, host: str, port: int, max_upload_mb: float, token: str | None) -> None:
-    """Start the web chat and the HTTP API (builds the index from seeds/ if there is none)."""
+@generator_options
+def serve(index_dir: Path, host: str, port: int, max_upload_mb: float, token: str | None,
+          generator_spec: str | None, context_tokens: int, llm_timeout: float) -> None:
+    """Start the web chat and the HTTP API (builds the index from seeds/ if there is none).
+
+    The generator is fixed here: a request can ask for it or for the extractive answer only."""
     from ui.server import serve as run
 
-    run(open_assistant(index_dir, build_from_seeds=True), host=host, port=port,
-        max_upload_bytes=int(max_upload_mb * 1e6), token=token)
+    generator = load_generator(generator_spec, context_tokens, llm_timeout)
+    assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator)
+    run(assistant, host=host, port=port, max_upload_bytes=int(max_upload_mb * 1e6), token=token)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 A set that brings its own corpus (SQuAD contexts, BEIR) is indexed into a temporary folder through
 the normal ingest pipeline; otherwise questions run against an existing index. Every question is
 searched (top 10, for retrieval metrics) and asked (top ``k``, for answer metrics), both timed.
+With a generator, every question is also asked of the model (``generated`` in each record and
+block: the same answer metrics, plus verified share, fallback rate and generation latency).
 Out of scope: file formats (``datasets``), metric definitions (``metrics``), rendering (``report``).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -18,9 +21,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import metrics as m
+from .answer.generators import Generator
 from .assistant import Assistant
 from .chunk import ChunkSettings
 from .datasets import EvalSet, Question
+from .records import Answer
 
 RECALL_KS = (1, 5, 10)
 SEARCH_K = 10
@@ -89,7 +94,7 @@ def _score_question(assistant: Assistant, gold: _Gold, q: Question, config: Eval
     t0 = time.perf_counter()
     hits = assistant.search(q.question, k=SEARCH_K, mode=config.mode)
     t1 = time.perf_counter()
-    answer = assistant.ask(q.question, k=config.k, mode=config.mode)
+    answer = assistant.ask(q.question, k=config.k, mode=config.mode, generator="extractive")
     t2 = time.perf_counter()
     chunk_ids = [h.chunk.id for h in hits]
     doc_ids = list(dict.fromkeys(h.chunk.doc_id for h in hits))
@@ -108,6 +113,8 @@ def _score_question(assistant: Assistant, gold: _Gold, q: Question, config: Eval
     for k in RECALL_KS:
         record[f"recall@{k}"] = m.recall_at(chunk_ids, rel_chunks, k)
         record[f"doc_recall@{k}"] = m.recall_at(doc_ids, rel_docs, k)
+    if assistant.generator is not None:
+        record["generated"] = _score_generated(assistant.ask(q.question, k=config.k, mode=config.mode), q)
     record["mrr@10"] = m.mrr_at(chunk_ids, rel_chunks, 10)
     record["ndcg@10"] = m.ndcg_at(chunk_ids, gains or dict.fromkeys(rel_chunks, 1.0), 10)
     if q.answers:
@@ -117,6 +124,46 @@ def _score_question(assistant: Assistant, gold: _Gold, q: Question, config: Eval
         record["em"] = m.exact_match(cited[0], q.answers) if cited else 0.0
         record["f1"] = m.token_f1(cited[0], q.answers) if cited else 0.0
     return record
+
+
+def _score_generated(answer: Answer, q: Question) -> dict[str, Any]:
+    """A generated answer's record: its text without the ``[n]`` markers is what EM/F1 compare."""
+    t = answer.timings
+    text = " ".join(re.sub(r"\[\d+\]", " ", answer.text).split())
+    record: dict[str, Any] = {
+        "answer": answer.text, "abstained": answer.abstained, "fallback": answer.fallback,
+        "called": "generate_ms" in t or answer.fallback, "unsupported": list(answer.unsupported),
+        "sentences": t.get("generated_sentences", 0), "verified": t.get("verified_sentences", 0),
+        **{k: t[k] for k in ("first_token_ms", "generate_ms", "tokens_per_s") if k in t},
+    }
+    if q.answers:
+        record["contains"] = float(not answer.abstained and m.contains(answer.text, q.answers))
+        record["em"] = m.exact_match(text, q.answers) if not answer.abstained else 0.0
+        record["f1"] = m.token_f1(text, q.answers) if not answer.abstained else 0.0
+    return record
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    return {f"p{q}": round(m.percentile(values, q), 2) if values else None for q in (50, 95)}
+
+
+def summarise_generated(rows: list[dict]) -> dict[str, Any]:
+    """The generated answers' block: answer metrics, verification, fallbacks, abstention, latency."""
+    gens = [r["generated"] for r in rows]
+    answerable = [r["generated"] for r in rows if r["answerable"]]
+    called = [g for g in gens if g["called"]]
+    sentences = sum(g["sentences"] for g in gens)
+    return {
+        "n": len(gens), "model_called": len(called),
+        "answer": {k: _mean(answerable, k) for k in ("contains", "em", "f1")},
+        "verified_share": round(sum(g["verified"] for g in gens) / sentences, 4) if sentences else None,
+        "fallback_rate": round(sum(g["fallback"] for g in called) / len(called), 4) if called else None,
+        "abstention": {k: round(v, 4) for k, v in m.abstention(
+            [g["abstained"] for g in gens], [not r["answerable"] for r in rows]).items()},
+        "first_token_ms": _percentiles([g["first_token_ms"] for g in gens if "first_token_ms" in g]),
+        "generate_ms": _percentiles([g["generate_ms"] for g in gens if "generate_ms" in g]),
+        "tokens_per_s": _percentiles([g["tokens_per_s"] for g in gens if "tokens_per_s" in g]),
+    }
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -131,6 +178,7 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
     keys = [f"recall@{k}" for k in RECALL_KS] + ["mrr@10", "ndcg@10"]
     return {
         "n": len(rows),
+        **({"generated": summarise_generated(rows)} if rows and "generated" in rows[0] else {}),
         "retrieval": {k: _mean(answerable, k) for k in keys},
         "documents": {f"recall@{k}": _mean(answerable, f"doc_recall@{k}") for k in RECALL_KS},
         "answer": {"contains": _mean(answerable, "contains"), "em": _mean(answerable, "em"),
@@ -159,8 +207,9 @@ def _select(questions: list[Question], config: EvalConfig) -> list[Question]:
 
 
 def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
-             progress: Callable[[int, int], None] | None = None) -> Result:
-    """Run every selected question and return the metrics (schema in docs/evaluation.md)."""
+             progress: Callable[[int, int], None] | None = None, generator: Generator | None = None) -> Result:
+    """Run every selected question and return the metrics (schema in docs/evaluation.md); with a
+    ``generator``, each question is also answered by it."""
     questions = _select(dataset.questions, config)
     if not questions:
         raise ValueError("the dataset has no usable questions; see the skipped entries")
@@ -171,6 +220,7 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
             assistant = Assistant.open(index_dir or Path("embeddings"), embedder=config.embedder)
             index_stats = {"chunks": len(assistant.index.snapshot), "new_chunks": 0, "seconds": None,
                            "chunks_per_s": None}
+        assistant.generator = generator
         gold = _Gold(assistant, dataset.kind)
         langs = Counter(assistant.index.snapshot.langs.tolist())
         corpus_lang = max(langs, key=langs.get) if langs else "none"
@@ -183,5 +233,6 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
     metrics = {**summarise(rows), "skipped": len(dataset.skipped), "index": index_stats,
                "by_lang": by_language(rows),
                "config": {"embedder": embedder, "mode": config.mode, "k": config.k,
-                          "chunking": config.chunking._asdict(), "limit": config.limit, "seed": config.seed}}
+                          "chunking": config.chunking._asdict(), "limit": config.limit, "seed": config.seed,
+                          "generator": assistant.generator_name}}
     return Result(metrics, rows)

@@ -27,6 +27,34 @@ def table(metrics: dict[str, Any]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
 
 
+def _ms(block: dict[str, Any], key: str, q: str) -> str:
+    value = block[key][q]
+    return "-" if value is None else f"{value:.0f}"
+
+
+def generated_table(metrics: dict[str, Any]) -> str:
+    """The generated answers beside the extractive ones, per group ("" without a generator)."""
+    if "generated" not in metrics:
+        return ""
+    head = ["group", "n", "called", "contains", "EM", "F1", "(extr. F1)", "verified", "fallback", "abst-P", "abst-R",
+            "TTFT p50/p95 ms", "gen p50/p95 ms", "tok/s p50"]
+    rows = [head]
+    for name, block in [("all", metrics), *metrics.get("by_lang", {}).items()]:
+        g, a, ab = block["generated"], block["generated"]["answer"], block["generated"]["abstention"]
+        share = "-" if g["verified_share"] is None else f"{g['verified_share']:.3f}"
+        fallback = "-" if g["fallback_rate"] is None else f"{g['fallback_rate']:.3f}"
+        tps = g["tokens_per_s"]["p50"]
+        rows.append([name, str(g["n"]), str(g["model_called"]), f"{a['contains']:.3f}", f"{a['em']:.3f}",
+                     f"{a['f1']:.3f}", f"{block['answer']['f1']:.3f}", share, fallback,
+                     f"{ab['precision']:.3f}" if ab["n"] else "-", f"{ab['recall']:.3f}" if ab["n"] else "-",
+                     f"{_ms(g, 'first_token_ms', 'p50')}/{_ms(g, 'first_token_ms', 'p95')}",
+                     f"{_ms(g, 'generate_ms', 'p50')}/{_ms(g, 'generate_ms', 'p95')}",
+                     "-" if tps is None else f"{tps:.1f}"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    return f"Generated answers ({metrics['config'].get('generator')}):\n" + "\n".join(lines)
+
+
 def _plots(result: Result, out: Path) -> list[str]:
     import matplotlib
 
@@ -66,6 +94,7 @@ def markdown(result: Result, command: str, skipped: list[tuple[str, str]]) -> st
     lines = ["# Evaluation report", "", f"Command: `{command}`", "",
              f"Config: `{json.dumps(m['config'], ensure_ascii=False)}`", "",
              f"Index: {m['index']}", "", "```", table(m), "```", "",
+             *(["```", generated_table(m), "```", ""] if "generated" in m else []),
              "![recall@k](recall_at_k.png)", "", "![latency](latency.png)", ""]
     if skipped:
         lines += [f"Skipped {len(skipped)} entries:", ""] + [f"- `{i}`: {why}" for i, why in skipped[:50]]

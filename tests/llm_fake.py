@@ -1,6 +1,7 @@
 """A scripted OpenAI-compatible chat-completions server on a free loopback port, for unit tests.
 
-Each request pops the next behaviour from ``script`` (the last one repeats): a reply text (streamed
+Each request pops the next behaviour from ``script`` (the last one repeats; a callable gets the
+request body and returns the behaviour): a reply text (streamed
 as Server-Sent Events, or one JSON body when the request did not ask for a stream), or one of the
 failures ``CLOSE`` (drops the connection), ``HANG`` (never answers, until the server stops),
 ``ERROR_500``, ``GARBAGE`` (a stream of non-events), ``OVERFLOW`` (llama.cpp's context error).
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CLOSE, HANG, ERROR_500, GARBAGE, OVERFLOW = "<close>", "<hang>", "<500>", "<garbage>", "<overflow>"
 
 
 class FakeLLM:
-    def __init__(self, *script: str):
+    def __init__(self, *script: str | Callable[[dict], str]):
         self.script = list(script) or ["NOT_IN_DOCUMENTS"]
         self.requests: list[dict] = []
         self.stopped = threading.Event()
@@ -32,6 +34,7 @@ class FakeLLM:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 fake.requests.append({"path": self.path, "body": body, "auth": self.headers.get("authorization")})
                 step = fake.script.pop(0) if len(fake.script) > 1 else fake.script[0]
+                step = step(body) if callable(step) else step
                 fake.respond(self, step, bool(body.get("stream")))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

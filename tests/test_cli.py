@@ -75,3 +75,25 @@ def test_every_command_has_help():
     for command in ("ingest", "ask", "search", "docs", "remove", "info", "eval", "serve"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_ask_with_a_generator_streams_the_draft_then_prints_the_verified_answer(project, monkeypatch):
+    from tests.llm_fake import FakeLLM
+
+    reply = "More than 150 high-level participants attended the forum [1]. The forum had 900 guests [1]."
+    with FakeLLM(reply) as fake:
+        monkeypatch.setenv("QA_GENERATOR", fake.spec())
+        result = run("ask", "How many participants attended the forum?")
+        assert len(fake.requests) == 1
+    assert result.exit_code == 0, result.output
+    assert reply in result.stderr  # the draft, as it streamed
+    out = result.stdout
+    assert out.startswith("More than 150 high-level participants attended the forum. [1]\n")
+    assert "900" not in out.split("removed:")[0] and "removed: The forum had 900 guests." in out
+    assert "Sources:" in out
+
+
+def test_ask_with_an_unknown_generator_is_one_clean_line(project):
+    result = run("ask", "How many participants?", "--generator", "gpt:x")
+    assert result.exit_code == 1 and result.stderr.startswith("Error: unknown generator 'gpt:x'")
+    assert "Traceback" not in result.output

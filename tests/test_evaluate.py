@@ -74,3 +74,36 @@ def test_missing_file_and_empty_set_are_clear_errors(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(ValueError, match="no usable questions"):
         evaluate(load([tmp_path / "empty.jsonl"]), tmp_path, EvalConfig())
+
+
+def _by_question(body: dict) -> str:
+    """A model that answers the library and bridge questions, one with a wrong number."""
+    question = body["messages"][1]["content"].rsplit("Question: ", 1)[1]
+    if "library" in question:
+        return "The Al-Noor Public Library opened in 2019 [1]."
+    if "bridge" in question:
+        return "The new bridge over the river is 950 meters long [1]."
+    return "NOT_IN_DOCUMENTS"
+
+
+def test_eval_with_a_generator_reports_generated_answers_next_to_the_extractive_ones(tmp_path):
+    from tests.llm_fake import FakeLLM
+
+    out = tmp_path / "out"
+    with FakeLLM(_by_question) as fake:
+        result = CliRunner().invoke(main, ["eval", str(EVAL / "squad_v2_en.json"), "--out", str(out),
+                                           "--generator", fake.spec()])
+        called = len(fake.requests)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    gen = metrics["generated"]
+    assert metrics["config"]["generator"] == fake.spec() and gen["n"] == 4 and gen["model_called"] == called == 3
+    # 2019 kept; the 950 claim dropped, so the extractive fallback (which holds 850) answers; solar abstained.
+    assert gen["answer"]["contains"] == pytest.approx(2 / 3, abs=1e-3)
+    assert gen["verified_share"] == 0.5 and gen["fallback_rate"] == pytest.approx(1 / 3, abs=1e-3)
+    assert gen["abstention"]["n"] == 1 and gen["first_token_ms"]["p50"] is not None
+    assert metrics["answer"]["contains"] == 1.0  # the extractive numbers stay, in the same report
+    rows = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
+    library = next(r for r in rows if r["id"] == "q0")["generated"]
+    assert library["em"] == 0.0 and library["f1"] > 0 and library["answer"].endswith("2019. [1]")
+    assert "Generated answers (openai:fake@" in result.output and "Generated answers" in (out / "report.md").read_text()

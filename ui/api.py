@@ -3,7 +3,9 @@
 Errors are JSON ``{"message": ..., "detail"?: ...}`` with a 4xx status: 422 for an invalid body
 (empty or over-long question, unknown mode, ...), 415 for a body that is not JSON or an unsupported
 file type, 413 for a file over the upload limit, 404 for an unknown document, 401 for a missing or
-wrong token. Routes are module-level functions on ``router``; what they need comes in by ``Depends``
+wrong token. ``POST /api/ask`` with ``"stream": true`` answers with Server-Sent Events instead:
+``delta`` events with the model's text as it arrives, then one ``answer`` event with the final
+(verified) Answer. Routes are module-level functions on ``router``; what they need comes in by ``Depends``
 from ``request.app.state`` (``library``, ``token``), which ``server.create_app`` sets. Out of scope:
 mounting, the body-size limit and the error handlers (``server``); uploads and jobs (``api_jobs``).
 """
@@ -11,16 +13,19 @@ mounting, the body-size limit and the error handlers (``server``); uploads and j
 from __future__ import annotations
 
 import hmac
+import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa import Assistant
 from qa.assistant import MAX_QUESTION_CHARS
 
+from . import sse
 from .library import IngestResult, Library
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -60,6 +65,12 @@ class AskRequest(_Query):
         {"question": "كم عدد المشاركين في المنتدى؟", "k": 5, "mode": "hybrid"}]})
     history: list[Turn] = Field(default_factory=list, max_length=50,
                                 description="Earlier turns, oldest first, so that follow-ups work.")
+    generator: str | None = Field(None, max_length=500, description=(
+        "Who writes the answer: 'extractive', or the generator the server was started with (its name is in "
+        "GET /api/health). Default: the server's. No other model or address can be chosen."))
+    stream: bool = Field(False, description=(
+        "Answer with Server-Sent Events (text/event-stream): 'delta' events {\"text\": ...} with the model's "
+        "unverified text as it arrives, then one 'answer' event holding the final, verified Answer."))
 
 
 class SearchRequest(_Query):
@@ -109,7 +120,14 @@ class AnswerOut(BaseModel):
     cross_lingual: bool
     citations: list[CitationOut]
     passages: list[HitOut] = Field(description="The retrieved passages (the closest ones on abstention).")
-    timings: dict[str, float] = Field(description="search_ms, answer_ms, total_ms")
+    timings: dict[str, float] = Field(description="search_ms, answer_ms, total_ms; with a model also "
+                                      "first_token_ms, generate_ms, tokens_per_s, verify_ms")
+    generator: str = Field("extractive", description="What was asked to write the answer.")
+    unsupported: list[str] = Field(default_factory=list,
+                                   description="Generated sentences dropped: their cited passages do not support them.")
+    fallback: bool = Field(False, description="True when the extractive answer stands in for a generated one.")
+    notice: str | None = Field(None, description="What happened to the generated answer (sentences removed, a "
+                                                 "model failure), in the question's language.")
 
 
 class SearchOut(BaseModel):
@@ -168,6 +186,7 @@ class HealthOut(BaseModel):
     documents: int
     chunks: int
     embedder: str
+    generator: str = Field("extractive", description="The generator this server was started with.")
 
 
 class ErrorOut(BaseModel):
@@ -214,11 +233,19 @@ AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 router = APIRouter(prefix="/api", dependencies=[Depends(authorised)], responses=ERRORS)
 
 
-@router.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"])
-def ask(body: AskRequest, assistant: AssistantDep) -> dict[str, Any]:
-    """A cited answer (or an abstention in the question's language) with its passages and timings."""
+@router.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"],
+             responses=sse.OPENAPI)
+def ask(body: AskRequest, assistant: AssistantDep) -> Any:
+    """A cited answer (or an abstention in the question's language) with its passages and timings;
+    with ``"stream": true``, Server-Sent Events (``delta`` ... then ``answer``)."""
     history = [t.model_dump() for t in body.history]
-    return assistant.ask(body.question, history=history, **body.options()).to_dict()
+    items = assistant.ask_stream(body.question, history=history, generator=body.generator, **body.options())
+    if not body.stream:
+        *_, answer = items
+        return answer.to_dict()
+    first = next(items)  # errors in the request (400) surface here, before the stream starts
+    return StreamingResponse(sse.events(itertools.chain([first], items)), media_type=sse.MEDIA_TYPE,
+                             headers=sse.HEADERS)
 
 
 @router.post("/search", response_model=SearchOut, dependencies=[Depends(require_json)], tags=["questions"])
@@ -245,6 +272,6 @@ def remove(doc_id: str, library: LibraryDep) -> dict[str, Any]:
 
 
 @router.get("/health", response_model=HealthOut, tags=["service"])
-def health(library: LibraryDep) -> dict[str, Any]:
-    """Liveness and what the index holds."""
-    return {"status": "ok", **library.info()}
+def health(library: LibraryDep, assistant: AssistantDep) -> dict[str, Any]:
+    """Liveness, what the index holds and which generator writes the answers."""
+    return {"status": "ok", **library.info(), "generator": assistant.generator_name}

@@ -50,6 +50,7 @@ def build(library: Library, jobs: JobQueue | None = None) -> gr.Blocks:
             lang = gr.Radio(LANGS, value="all", label="Passage language", elem_id="qa-lang")
             history = gr.Radio([], label="Past conversations", elem_id="qa-history")
             status = gr.Markdown(documents.status(library), elem_id="qa-status")
+            gr.Markdown(f"Answers by: `{assistant.generator_name}`", elem_id="qa-generator")
             gr.Markdown("[HTTP API docs](/docs) · answers cite their sources: click **[n]**")
         gr.Markdown("## Ask your documents · اسأل وثائقك", elem_id="qa-header")
         with gr.Tabs():
