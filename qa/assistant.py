@@ -170,11 +170,9 @@ class Assistant:
         if model is None or answer.abstained:  # the gate: evidence too low, the model is not called
             yield answer if model is None else replace(answer, generator=model.name)
             return
-        threshold = verify.THRESHOLDS.get(self.embedder_name, verify.DEFAULT_THRESHOLD)
-        cross = calibration_for(self.embedder_name, self.answer_settings).cross_lingual
         for item in generated.stream_answer(asked, answer.language, answer, answer.passages, model,
                                             self.embedder.embed_queries, lambda h: snap.sentences_of(h.row),
-                                            threshold, cross):
+                                            verify.calibration_for(self.embedder_name)):
             if isinstance(item, Answer):
                 total_ms = round((time.perf_counter() - t0) * 1000, 2)
                 item = replace(item, timings={**item.timings, "total_ms": total_ms})

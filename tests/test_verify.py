@@ -1,6 +1,6 @@
 import numpy as np
 
-from qa.answer.verify import Claim, claims, judge, numbers
+from qa.answer.verify import Calibration, Claim, absent_share, claims, judge, numbers
 from qa.records import Chunk, Hit
 from qa.text import sentence_spans
 
@@ -34,8 +34,8 @@ def test_numbers_are_normalised_across_digit_systems_and_separators():
 
 def test_a_supported_claim_is_cited_by_its_best_sentence():
     hit = _hit()
-    verdict = judge(Claim("It is 850 meters long.", (1,)), CLAIM_VECTOR, "en", [hit],
-                    lambda h: _vectors(0.95, 0.5, 0.4), threshold=0.9, cross_lingual=0.0)
+    verdict = judge(Claim("The bridge is 850 meters long.", (1,)), CLAIM_VECTOR, "en", [hit],
+                    lambda h: _vectors(0.95, 0.5, 0.4), Calibration(0.9, 0.9, 0.2))
     assert verdict.reason == "" and verdict.support.hit is hit
     assert TEXT[verdict.support.span.start - 100 : verdict.support.span.end - 100] == "The bridge is 850 meters long."
 
@@ -44,12 +44,20 @@ def test_each_failed_check_has_its_reason():
     hit = _hit()
 
     def verdict(claim, cosines=(0.95, 0.5, 0.4), lang="en", shift=0.0):
-        return judge(claim, CLAIM_VECTOR, lang, [hit], lambda h: _vectors(*cosines), 0.9, shift).reason
+        cal = Calibration(0.9, 0.9 - shift, 0.2)
+        return judge(claim, CLAIM_VECTOR, lang, [hit], lambda h: _vectors(*cosines), cal).reason
 
-    assert verdict(Claim("It is 850 meters long.", ())) == "cites no passage"
-    assert verdict(Claim("It is 850 meters long.", (2,))) == "cites a passage that does not exist: [2]"
-    assert verdict(Claim("It is 950 meters long.", (1,))) == "the number 950 is not in the cited passage"
-    assert verdict(Claim("It is long.", (1,)), cosines=(0.85, 0.5, 0.4)) == "no cited passage supports it"
+    assert verdict(Claim("The bridge is 850 meters long.", ())) == "cites no passage"
+    assert verdict(Claim("The bridge is 850 meters long.", (2,))) == "cites a passage that does not exist: [2]"
+    assert verdict(Claim("The bridge is 950 meters long.", (1,))) == "the number 950 is not in the cited passage"
+    assert verdict(Claim("The bridge is long.", (1,)), cosines=(0.85, 0.5, 0.4)) == "no cited passage supports it"
+    # A changed name is a word the passage does not have (same language only).
+    assert verdict(Claim("The tunnel is 850 meters long.", (1,))) == "words of it are not in the cited passage"
     # The cross-lingual shift applies to an Arabic claim over the English passage, not to an English one.
     assert verdict(Claim("طوله 850 مترا.", (1,)), cosines=(0.85, 0.5, 0.4), lang="ar", shift=0.07) == ""
-    assert verdict(Claim("It is 850 long.", (1,)), cosines=(0.85, 0.5, 0.4), shift=0.07) != ""
+    assert verdict(Claim("The bridge is 850 long.", (1,)), cosines=(0.85, 0.5, 0.4), shift=0.07) != ""
+
+
+def test_absent_share_counts_stemmed_content_words():
+    assert absent_share("The bridges are 850 meters long", TEXT) == 0.0
+    assert absent_share("The tunnel is 850 meters long", TEXT) == 0.25  # tunnel of tunnel/850/meter/long
