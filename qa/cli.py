@@ -67,16 +67,19 @@ def generator_options(f: Callable) -> Callable:
                      help="The model's context window; passages are trimmed to fit it."),
         click.option("--llm-timeout", default=defaults.timeout, show_default=True,
                      help="Seconds a model may take for one answer before the extractive answer is given."),
+        click.option("--answer-tokens", default=defaults.max_answer_tokens, show_default=True,
+                     help="Longest generated answer, in tokens (kept free in the context window)."),
     ]):
         f = opt(f)
     return f
 
 
-def load_generator(spec: str | None, context_tokens: int, timeout: float) -> Generator | None:
-    if context_tokens < 256 or timeout <= 0:
-        raise ValueError(f"--context-tokens {context_tokens} / --llm-timeout {timeout}: give at least 256 tokens "
-                         "and a positive number of seconds")
-    return get_generator(spec, GeneratorSettings(timeout=timeout, context_tokens=context_tokens))
+def load_generator(spec: str | None, context_tokens: int, timeout: float, answer_tokens: int) -> Generator | None:
+    if timeout <= 0 or not 8 <= answer_tokens <= context_tokens // 2:
+        raise ValueError(f"--llm-timeout {timeout} / --answer-tokens {answer_tokens}: give a positive number of "
+                         f"seconds and 8 to half of --context-tokens ({context_tokens}) answer tokens")
+    return get_generator(spec, GeneratorSettings(timeout=timeout, context_tokens=context_tokens,
+                                                 max_answer_tokens=answer_tokens))
 
 
 def _progress(label: str, unit: str = "chunk"):
@@ -174,12 +177,12 @@ def _print_answer(a: Answer) -> None:
 @generator_options
 def ask(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids: tuple,
         mmr: float | None, as_json: bool, generator_spec: str | None, context_tokens: int,
-        llm_timeout: float) -> None:
+        llm_timeout: float, answer_tokens: int) -> None:
     """Answer a question with cited sentences (builds the index from seeds/ if there is none).
 
     With a generator, the model's draft is printed on stderr as it streams; the verified answer
     (only the sentences its sources support) follows on stdout."""
-    generator = load_generator(generator_spec, context_tokens, llm_timeout)
+    generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
     assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator)
     answer = None
     for item in assistant.ask_stream(question, k=k, mode=mode, langs=tuple(langs) or None,
@@ -270,7 +273,7 @@ def info(index_dir: Path, as_json: bool) -> None:
 def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, mode: str,
                  embedder: str | None, max_tokens: int, overlap: int, passage_vectors: str, limit: int | None,
                  seed: int | None, out_dir: Path | None, as_json: bool, generator_spec: str | None,
-                 context_tokens: int, llm_timeout: float) -> None:
+                 context_tokens: int, llm_timeout: float, answer_tokens: int) -> None:
     """Score retrieval and answers on SQuAD JSON, JSONL or BEIR test sets (with --generator, the
     generated answers too, next to the extractive ones)."""
     from . import datasets as ds
@@ -283,7 +286,7 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
     config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap, passage_vectors))
-    generator = load_generator(generator_spec, context_tokens, llm_timeout)
+    generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
     result = evaluate(dataset, index_dir, config,
                       progress=None if as_json else _progress("questions", unit="question"), generator=generator)
     if out_dir:
@@ -305,13 +308,13 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
               help="Access token (or $QA_TOKEN); required when binding to a non-loopback address.")
 @generator_options
 def serve(index_dir: Path, host: str, port: int, max_upload_mb: float, token: str | None,
-          generator_spec: str | None, context_tokens: int, llm_timeout: float) -> None:
+          generator_spec: str | None, context_tokens: int, llm_timeout: float, answer_tokens: int) -> None:
     """Start the web chat and the HTTP API (builds the index from seeds/ if there is none).
 
     The generator is fixed here: a request can ask for it or for the extractive answer only."""
     from ui.server import serve as run
 
-    generator = load_generator(generator_spec, context_tokens, llm_timeout)
+    generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
     assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator)
     run(assistant, host=host, port=port, max_upload_bytes=int(max_upload_mb * 1e6), token=token)
 

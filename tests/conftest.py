@@ -56,6 +56,8 @@ def mixed_assistant(tmp_path_factory, mixed_corpus):
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.pop("QA_GENERATOR", None)  # a developer's model must not answer the tests' questions
+os.environ.pop("QA_LLM_API_KEY", None)
 _NETGUARD = Path(tempfile.mkdtemp(prefix="qa-netguard-"))
 atexit.register(shutil.rmtree, _NETGUARD, ignore_errors=True)
 os.environ[netguard.LOG_ENV] = str(_NETGUARD / "blocked.log")

@@ -97,3 +97,11 @@ def test_ask_with_an_unknown_generator_is_one_clean_line(project):
     result = run("ask", "How many participants?", "--generator", "gpt:x")
     assert result.exit_code == 1 and result.stderr.startswith("Error: unknown generator 'gpt:x'")
     assert "Traceback" not in result.output
+
+
+def test_serve_with_a_generator_that_cannot_load_is_one_line_and_starts_nothing(project):
+    result = run("serve", "--generator", "llama-cpp:/no/such/model.gguf")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        "Error: llama-cpp generator: no model file at '/no/such/model.gguf'; give the path of a .gguf file"]
+    assert not (project / "embeddings").exists()

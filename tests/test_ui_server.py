@@ -110,7 +110,8 @@ def test_health(client, assistant):
     r = client.get("/api/health")
     assert r.status_code == 200
     chunks = len(assistant.index.snapshot)
-    assert chunks >= 3 and r.json() == {"status": "ok", "documents": 1, "chunks": chunks, "embedder": "e5-small"}
+    assert chunks >= 3 and r.json() == {"status": "ok", "documents": 1, "chunks": chunks, "embedder": "e5-small",
+                                        "generator": "extractive"}
 
 
 @pytest.mark.parametrize("question", ["How many participants attended the forum?", "كم عدد المشاركين في المنتدى؟"])
