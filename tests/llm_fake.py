@@ -96,3 +96,27 @@ def _pieces(text: str) -> list[str]:
     """The reply cut into word-sized pieces, as a model streams tokens."""
     words = text.split(" ")
     return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+class Relay(FakeLLM):
+    """Forwards every request to a real server at ``upstream`` (its base URL) and keeps the bodies,
+    so a test of a real model can check what was sent; the answer streams back unchanged."""
+
+    def __init__(self, upstream: str):
+        super().__init__()
+        self.upstream = upstream
+
+    def respond(self, h: BaseHTTPRequestHandler, step: str, stream: bool) -> None:
+        import httpx
+
+        body = self.requests[-1]["body"]
+        path = h.path.removeprefix("/v1")
+        with httpx.stream("POST", self.upstream + path, json=body, timeout=120) as r:
+            h.send_response(r.status_code)
+            h.send_header("content-type", r.headers.get("content-type", "application/json"))
+            h.send_header("connection", "close")
+            h.end_headers()
+            for block in r.iter_raw():
+                h.wfile.write(block)
+                h.wfile.flush()
+        h.close_connection = True
