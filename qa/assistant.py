@@ -10,7 +10,6 @@ yields its text as it comes). Out of scope: presentation (CLI, web UI and HTTP A
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections import Counter
@@ -19,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .answer import AnswerSettings, calibration_for, candidates, compose, generated, prompt, verify
-from .answer.generators import EXTRACTIVE, GenerationError, Generator, spec_of
+from .answer import AnswerSettings, calibration_for, candidates, compose, generated, verify
+from .answer.generators import EXTRACTIVE, Generator, spec_of
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .index import Index, IndexExists, store
@@ -38,7 +37,6 @@ MAX_QUESTION_CHARS = 2000
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|also|و|وماذا|ماذا عن|وكم|وما|وهل|ومن|ومتى|وأين)\b",
                         re.IGNORECASE)
 History = Sequence[Any]
-log = logging.getLogger("qa.assistant")
 
 
 class Assistant:
@@ -175,22 +173,15 @@ class Assistant:
                                             verify.calibration_for(self.embedder_name)):
             if isinstance(item, Answer):
                 total_ms = round((time.perf_counter() - t0) * 1000, 2)
-                item = replace(item, timings={**item.timings, "total_ms": total_ms})
+                item = with_pages(replace(item, timings={**item.timings, "total_ms": total_ms}), snap)
             yield item
 
     def _condense(self, model: Generator, question: str, history: History) -> tuple[str, float]:
         """The model's standalone version of a question asked in a conversation (the question itself,
         expanded as on the extractive path, when the model fails or answers something unusable)."""
         t0 = time.perf_counter()
-        try:
-            text = "".join(model.stream(prompt.condense_messages(question, _turns(history)), 96)).strip()
-        except GenerationError as e:
-            log.warning("generator %s could not condense the conversation: %s", model.name, e)
-            text = ""
-        text = text.splitlines()[0].strip() if text else ""
-        if not text or len(text) > MAX_QUESTION_CHARS or prompt.is_abstention(text):
-            text = _with_context(question, history)
-        return text, round((time.perf_counter() - t0) * 1000, 2)
+        text = generated.condense(model, question, _turns(history), MAX_QUESTION_CHARS)
+        return text or _with_context(question, history), round((time.perf_counter() - t0) * 1000, 2)
 
     def _extractive(self, snap: Snapshot, question: str, history: History | None, k: int, mode: str,
                     query: str | None = None, **kw: Any) -> Answer:

@@ -85,6 +85,18 @@ def _generate(generator: Generator, messages: list, timings: dict) -> Iterator[s
     timings["generate_ms"] = round((time.perf_counter() - t0) * 1000, 2)
 
 
+def condense(generator: Generator, question: str, turns: list[tuple[str, str]], max_chars: int) -> str | None:
+    """The model's rewrite of ``question`` as a standalone question given the earlier ``turns``, or
+    None when it fails or answers something unusable (empty, too long, the marker)."""
+    try:
+        text = "".join(generator.stream(prompt.condense_messages(question, turns), 96)).strip()
+    except GenerationError as e:
+        log.warning("generator %s could not condense the conversation: %s", generator.name, e)
+        return None
+    text = text.splitlines()[0].strip() if text else ""
+    return text if text and len(text) <= max_chars and not prompt.is_abstention(text) else None
+
+
 def stream_answer(question: str, lang: str, extractive: Answer, hits: Sequence[Hit], generator: Generator,
                   embed_claims: Callable[[list[str]], np.ndarray], sentence_vectors: Vectors,
                   calibration: verify.Calibration) -> Iterator[str | Answer]:
