@@ -20,8 +20,9 @@ CLOSE, HANG, ERROR_500, GARBAGE, OVERFLOW = "<close>", "<hang>", "<500>", "<garb
 
 
 class FakeLLM:
-    def __init__(self, *script: str | Callable[[dict], str]):
+    def __init__(self, *script: str | Callable[[dict], str], piece_seconds: float = 0.0):
         self.script = list(script) or ["NOT_IN_DOCUMENTS"]
+        self.piece_seconds = piece_seconds  # a slow model: each streamed piece waits this long
         self.requests: list[dict] = []
         self.stopped = threading.Event()
         fake = self
@@ -70,8 +71,16 @@ class FakeLLM:
             return
         events = [{"choices": [{"delta": {"content": piece}, "finish_reason": None}]} for piece in _pieces(step)]
         events.append({"choices": [{"delta": {}, "finish_reason": "stop"}]})
-        self._send(h, "text/event-stream",
-                   "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events) + "data: [DONE]\n\n")
+        blocks = [f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
+        h.send_response(200)
+        h.send_header("content-type", "text/event-stream")
+        h.send_header("content-length", str(sum(map(len, blocks))))
+        h.end_headers()
+        for block in blocks:
+            h.wfile.write(block)
+            h.wfile.flush()
+            if self.piece_seconds:
+                self.stopped.wait(self.piece_seconds)
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, kind: str, text: str) -> None:

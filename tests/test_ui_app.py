@@ -178,20 +178,26 @@ def test_documents_html_escapes():
     assert "No documents" in documents.documents_html([])
 
 
+def _last(outputs):
+    """The final outputs of a streaming chat callback (a generator of output tuples)."""
+    *_, final = outputs
+    return final
+
+
 def test_chat_callbacks_keep_the_conversation_in_the_store(library):
     from ui import chat, conversations
 
     a = library.assistant
-    log, panel, store, cleared, _ = chat.ask(a, "Tell me about the Marrakech Security Forum", 5, "hybrid", "all",
-                                             None, None)
+    log, panel, store, cleared, _ = _last(chat.ask(a, "Tell me about the Marrakech Security Forum", 5, "hybrid",
+                                                   "all", None, None))
     assert cleared == "" and log.count("qa-bot") == 1 and len(conversations.turns(store)) == 1
-    log, panel, store2, _, history = chat.ask(a, "how many participants?", 5, "hybrid", "ar", [], store)
+    log, panel, store2, _, history = _last(chat.ask(a, "how many participants?", 5, "hybrid", "ar", [], store))
     assert len(conversations.turns(store2)) == 2 and len(conversations.turns(store)) == 1  # copied, not shared
     assert "150" in log and 'id="qa-turn-2"' in panel and conversations.turns(store2)[1]["settings"]["lang"] == "ar"
     assert history["choices"] == [("Tell me about the Marrakech Security Forum", store2["current"])]
     assert conversations.history(conversations.turns(store2))[0]["content"].startswith("Tell me about")
-    assert chat.ask(a, "   ", 5, "hybrid", "all", None, store2)[2] is not store2  # a skip, not an update
-    again = chat.regenerate(a, 3, "dense", "all", None, store2)[2]
+    assert _last(chat.ask(a, "   ", 5, "hybrid", "all", None, store2))[2] is not store2  # a skip, not an update
+    again = _last(chat.regenerate(a, 3, "dense", "all", None, store2))[2]
     assert len(conversations.turns(again)) == 2 and conversations.turns(again)[1]["settings"]["mode"] == "dense"
     fresh = chat.new_chat(a, again)[2]
     assert conversations.turns(fresh) == [] and len(fresh["conversations"]) == 2
@@ -201,9 +207,9 @@ def test_chat_callbacks_keep_the_conversation_in_the_store(library):
     import gradio as gr
 
     with pytest.raises(gr.Error):
-        chat.ask(a, "x" * 2001, 5, "hybrid", "all", None, None)
+        _last(chat.ask(a, "x" * 2001, 5, "hybrid", "all", None, None))
     with pytest.raises(gr.Error, match="gone"):
-        chat.ask(a, "forum", 5, "hybrid", "all", ["0000000000000000"], None)
+        _last(chat.ask(a, "forum", 5, "hybrid", "all", ["0000000000000000"], None))
     api = chat.ask_api(a, "How many participants attended the forum?")
     assert "150" in api["text"] and api["citations"][0]["n"] == 1
 
@@ -215,3 +221,16 @@ def test_saved_answers_are_trimmed_to_what_the_chat_shows():
         **ANSWER["passages"][0]["chunk"], "id": "other"}}]}
     small = conversations.compact(answer)
     assert [h["chunk"]["id"] for h in small["passages"]] == ["c"] and "sentences" not in small["passages"][0]["chunk"]
+
+
+def test_a_generated_answer_shows_its_draft_state_and_the_removed_sentences_as_text():
+    from ui import render
+
+    base = {"question": "q", "settings": {}}
+    draft = render.answer_html({**base, "answer": {"text": "More than 150 [1", "language": "en", "abstained": False,
+                                                   "citations": [], "passages": [], "streaming": True}}, 1)
+    assert "qa-streaming" in draft and "not yet checked against the sources" in draft and "qa-cite" not in draft
+    final = render.answer_html({**base, "answer": {**ANSWER, "notice": "1 sentence(s) ... removed",
+                                                   "unsupported": ["<script>alert(1)</script> 900 guests."]}}, 1)
+    assert "qa-gen-note" in final and "<script>" not in final and "&lt;script&gt;alert(1)&lt;/script&gt; 900" in final
+    assert "qa-gen-note" not in render.answer_html({**base, "answer": ANSWER}, 1)

@@ -4,22 +4,26 @@ The conversations live in the browser (``gr.BrowserState``: local storage, so th
 reload and a server restart) as a ``conversations`` store; every callback takes the store and
 returns a new one, and the HTML is rendered from it by ``render`` and ``sources``. Callbacks are
 module-level functions of the ``Assistant`` (bound with ``functools.partial``), each testable on
-its own; ``answer_turn`` is the one step that asks (a streaming answer would replace it with a
-generator that yields ``respond(...)`` for each partial answer). ``gradio_client`` gets ``/ask``
+its own; ``answer_stream`` is the one step that asks: with a language model it yields the draft as
+the model writes it (``streaming: true``, rendered as unverified), then the verified answer that
+replaces it; ``ask`` and ``regenerate`` yield ``respond(...)`` for each. ``gradio_client`` gets ``/ask``
 (``ask_api``): the plain answer and structured citations. Out of scope: the page and the settings
 (``app``), documents (``documents``).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
 
-from qa import Assistant
+from qa import Answer, Assistant
 from qa.assistant import MAX_QUESTION_CHARS
+from qa.text import detect_language
 
 from . import conversations as convs
 from . import plain, render, sources
@@ -28,6 +32,7 @@ from . import plain, render, sources
 STORE_SECRET = "qa-local-conversations"
 STORE_KEY = "qa-conversations"
 IDLE_JS = "() => document.getElementById('qa-chat-col').classList.remove('qa-busy')"
+DRAFT_EVERY_S = 0.15  # re-render a streaming draft at most this often (each render sends the whole chat)
 
 
 class ChatView(NamedTuple):
@@ -71,6 +76,32 @@ def answer_turn(assistant: Assistant, question: str, settings: dict[str, Any],
     return answer.to_dict()
 
 
+def answer_stream(assistant: Assistant, question: str, settings: dict[str, Any],
+                  earlier: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Drafts of the answer as a model writes it (none on the extractive path), then the answer."""
+    langs = None if settings["lang"] in ("", "all") else (settings["lang"],)
+    try:
+        items = assistant.ask_stream(question, history=convs.history(earlier), k=settings["k"],
+                                     mode=settings["mode"], langs=langs, doc_ids=_scope(assistant, settings["doc_ids"]))
+        draft, shown = "", 0.0
+        for item in items:
+            if isinstance(item, Answer):
+                yield item.to_dict()
+                return
+            draft += item
+            if time.monotonic() - shown >= DRAFT_EVERY_S:
+                shown = time.monotonic()
+                yield draft_answer(question, draft)
+    except ValueError as e:
+        raise gr.Error(str(e)) from e
+
+
+def draft_answer(question: str, text: str) -> dict[str, Any]:
+    """A model's text so far, shown as a draft: no citations yet, not checked against the sources."""
+    return {"text": text, "language": detect_language(question), "abstained": False, "citations": [],
+            "passages": [], "streaming": True}
+
+
 def respond(store: dict[str, Any], asked: bool = True) -> tuple:
     """The outputs of every chat callback: log, panel, store, question box (emptied once asked, else
     left as it is: a page that restores its chat must not wipe what is being typed), history list."""
@@ -81,13 +112,14 @@ def respond(store: dict[str, Any], asked: bool = True) -> tuple:
 
 def ask(assistant: Assistant, question: str, k: float, mode: str, lang: str, doc_ids: list[str] | None,
         store: dict | None):
-    """Answer ``question`` in the current conversation."""
+    """Answer ``question`` in the current conversation (each draft, then the answer)."""
     if not (question or "").strip():
-        return (gr.skip(),) * 5
+        yield (gr.skip(),) * 5
+        return
     store = convs.valid(store)
     settings = settings_of(k, mode, lang, doc_ids)
-    answer = answer_turn(assistant, question, settings, convs.turns(store))
-    return respond(convs.add_turn(store, question, settings, answer))
+    for answer in answer_stream(assistant, question, settings, convs.turns(store)):
+        yield respond(convs.add_turn(store, question, settings, answer))
 
 
 def regenerate(assistant: Assistant, k: float, mode: str, lang: str, doc_ids: list[str] | None,
@@ -95,10 +127,11 @@ def regenerate(assistant: Assistant, k: float, mode: str, lang: str, doc_ids: li
     """Ask the last question again (with the current settings), replacing its answer."""
     store, last = convs.drop_last(convs.valid(store))
     if last is None:
-        return respond(store, asked=False)
+        yield respond(store, asked=False)
+        return
     settings = settings_of(k, mode, lang, doc_ids)
-    answer = answer_turn(assistant, last["question"], settings, convs.turns(store))
-    return respond(convs.add_turn(store, last["question"], settings, answer))
+    for answer in answer_stream(assistant, last["question"], settings, convs.turns(store)):
+        yield respond(convs.add_turn(store, last["question"], settings, answer))
 
 
 def scope_choices(assistant: Assistant) -> list[tuple[str, str]]:

@@ -63,7 +63,8 @@ def compact(answer: dict[str, Any]) -> dict[str, Any]:
     passages = [{"rank": h["rank"], "chunk": {k: v for k, v in h["chunk"].items() if k != "sentences"}}
                 for h in keep]
     return {k: answer.get(k) for k in ("text", "language", "abstained", "cross_lingual", "evidence", "timings",
-                                         "citations")} | {"passages": passages}
+                                         "citations", "generator", "unsupported", "fallback", "notice",
+                                         "streaming")} | {"passages": passages}
 
 
 def add_turn(store: dict[str, Any], question: str, settings: dict[str, Any], answer: dict[str, Any]) -> dict:

@@ -83,6 +83,22 @@ def _abstention_note(answer: dict[str, Any], settings: dict[str, Any]) -> str:
     return f'<p class="qa-note" dir="auto">{esc(note)}</p>'
 
 
+def generated_note(answer: dict[str, Any]) -> str:
+    """Under a model's answer: the draft's "not checked yet", or what the verifier removed and why
+    the extractive answer stands in (the sentences removed are listed, as text)."""
+    ar = answer.get("language") == "ar"
+    if answer.get("streaming"):
+        note = ("يكتب النموذج… (لم يُتحقق بعد من المصادر)" if ar
+                else "The model is writing… (not yet checked against the sources)")
+        return f'<p class="qa-note qa-draft-note" dir="auto">{esc(note)}</p>'
+    if not answer.get("notice"):
+        return ""
+    removed = "".join(f'<li dir="auto">{esc(s)}</li>' for s in answer.get("unsupported") or ())
+    label = "الجمل المحذوفة:" if ar else "Removed sentences:"
+    return (f'<div class="qa-note qa-gen-note" dir="auto"><p dir="auto">{esc(answer["notice"])}</p>'
+            + (f'<p dir="auto">{label}</p><ul class="qa-removed">{removed}</ul>' if removed else "") + "</div>")
+
+
 def tools_html(turn_data: dict[str, Any], turn: int, last: bool) -> str:
     """The message's buttons: copy (plain text with its sources), and regenerate for the last answer."""
     copy = (f'<button type="button" class="qa-copy" data-copy="{esc(plain.turn_text(turn_data))}" '
@@ -99,7 +115,8 @@ def answer_html(turn_data: dict[str, Any], turn: int, last: bool = False) -> str
     if answer["abstained"]:
         settings = turn_data.get("settings")
         body += _abstention_note(answer, settings if isinstance(settings, dict) else {})
-    kind = "qa-abstained" if answer["abstained"] else "qa-answered"
+    body += generated_note(answer)
+    kind = "qa-streaming" if answer.get("streaming") else "qa-abstained" if answer["abstained"] else "qa-answered"
     inline = sources.inline_html(answer, turn)
     return (f'<div class="qa-msg qa-bot {kind}" id="qa-answer-{turn}" data-turn="{turn}" '
             f'dir="{direction(answer["text"])}" lang="{esc(answer["language"])}">{body}'
