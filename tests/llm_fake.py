@@ -120,7 +120,7 @@ class Relay(FakeLLM):
 
         body = self.requests[-1]["body"]
         path = h.path.removeprefix("/v1")
-        with httpx.stream("POST", self.upstream + path, json=body, timeout=120) as r:
+        with httpx.stream("POST", self.upstream + path, json=body, timeout=900) as r:
             h.send_response(r.status_code)
             h.send_header("content-type", r.headers.get("content-type", "application/json"))
             h.send_header("connection", "close")
