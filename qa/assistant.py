@@ -10,10 +10,9 @@ yields its text as it comes). Out of scope: presentation (CLI, web UI and HTTP A
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from .answer import AnswerSettings, calibration_for, candidates, compose, genera
 from .answer.generators import EXTRACTIVE, Generator, spec_of
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
+from .follow_up import History, user_turns, with_context
 from .index import Index, IndexExists, store
 from .index.snapshot import Snapshot
 from .ingest import IngestReport, Progress, Runner, ingest
@@ -33,10 +33,6 @@ from .text import detect_language
 
 DEFAULT_INDEX = Path("embeddings")
 MAX_QUESTION_CHARS = 2000
-# A follow-up such as "and how many participants?" leans on the previous question.
-_FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|also|و|وماذا|ماذا عن|وكم|وما|وهل|ومن|ومتى|وأين)\b",
-                        re.IGNORECASE)
-History = Sequence[Any]
 
 
 class Assistant:
@@ -133,7 +129,7 @@ class Assistant:
             raise ValueError(f"the question is {len(question)} characters long; keep it under "
                              f"{MAX_QUESTION_CHARS}")
         lang = detect_language(question)
-        return lang, _with_context(question, history)
+        return lang, with_context(question, history)
 
     def _search(self, snap: Snapshot, query: str, lang: str, options: SearchOptions) -> tuple[list[Hit], Any]:
         if len(snap) == 0:
@@ -161,7 +157,7 @@ class Assistant:
         model = self._chosen(generator)
         snap = self.index.snapshot  # one snapshot for the whole question: hits' rows point into it
         asked, extra = question, {}
-        if model is not None and _user_turns(history):
+        if model is not None and user_turns(history):
             asked, extra["condense_ms"] = self._condense(model, question, history)
         answer = self._extractive(snap, question, history, k, mode, query=asked if extra else None, **kw)
         answer = replace(answer, timings={**answer.timings, **extra})
@@ -181,7 +177,7 @@ class Assistant:
         expanded as on the extractive path, when the model fails or answers something unusable)."""
         t0 = time.perf_counter()
         text = generated.condense(model, question, _turns(history), MAX_QUESTION_CHARS)
-        return text or _with_context(question, history), round((time.perf_counter() - t0) * 1000, 2)
+        return text or with_context(question, history), round((time.perf_counter() - t0) * 1000, 2)
 
     def _extractive(self, snap: Snapshot, question: str, history: History | None, k: int, mode: str,
                     query: str | None = None, **kw: Any) -> Answer:
@@ -218,24 +214,6 @@ def with_pages(answer: Answer, snap: Snapshot) -> Answer:
                                            if c.doc_id in pages else c for c in answer.citations))
 
 
-def _is_follow_up(question: str) -> bool:
-    # Raw words, not stemmed tokens: "Who organised the forum?" has 2 content tokens but stands alone.
-    return bool(_FOLLOW_UP.match(question)) or len(question.split()) <= 3
-
-
-def _with_context(question: str, history: History | None) -> str:
-    """The retrieval query: a follow-up ("and how many beds?", or three words at most) is prefixed
-    with the question it follows, itself expanded when it was a follow-up too (up to three turns)."""
-    if not _is_follow_up(question):
-        return question
-    chain = [question]
-    for previous in _user_turns(history)[:3]:
-        chain.insert(0, previous)
-        if not _is_follow_up(previous):
-            break
-    return " ".join(chain)
-
-
 def _turns(history: History | None) -> list[tuple[str, str]]:
     """(role, text) of every earlier turn, oldest first (messages dicts or (user, assistant) pairs)."""
     out: list[tuple[str, str]] = []
@@ -245,14 +223,3 @@ def _turns(history: History | None) -> list[tuple[str, str]]:
         elif isinstance(turn, (list, tuple)):
             out += [(role, str(text)) for role, text in zip(("user", "assistant"), turn) if isinstance(text, str)]
     return out
-
-
-def _user_turns(history: History | None) -> list[str]:
-    """The user's earlier questions, most recent first (messages dicts or (user, assistant) pairs)."""
-    turns = []
-    for turn in reversed(list(history or [])):
-        if isinstance(turn, dict) and turn.get("role") == "user":
-            turns.append(str(turn.get("content", "")))
-        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            turns.append(turn[0])
-    return turns

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from .answer.generators import ENV as GENERATOR_ENV
 from .answer.generators import Generator, GeneratorSettings, get_generator
@@ -103,6 +104,32 @@ def _report(report: IngestReport) -> None:
         click.echo(f"skipped {s.path}: {s.reason}", err=True)
 
 
+NEW_INDEX_FLAGS = {"max_tokens": "--max-tokens", "overlap": "--overlap", "passage_vectors": "--passage-vectors",
+                   "ann": "--ann"}
+
+
+def given_flags(ctx: click.Context, names: Iterable[str]) -> dict[str, Any]:
+    """The options among ``names`` that the user set (command line or environment), not defaults."""
+    defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    return {n: ctx.params[n] for n in names if n in ctx.params and ctx.get_parameter_source(n) not in defaults}
+
+
+def check_index_settings(assistant: Assistant, given: dict[str, Any]) -> None:
+    """Refuse new-index flags (chunking, ANN kind) that differ from what an existing index was built with:
+    they cannot apply to it, and ignoring them silently would report settings that were never used."""
+    chunking = assistant.index.chunking
+    built = {"max_tokens": chunking.max_tokens, "overlap": chunking.overlap_tokens,
+             "passage_vectors": chunking.passage_vectors,
+             "ann": assistant.index.snapshot.manifest.get("ann_request", "auto")}
+    differ = {n: v for n, v in given.items() if str(v) != str(built[n])}
+    if differ:
+        shown = ", ".join(f"{NEW_INDEX_FLAGS[n]} {v} (it has {built[n]})" for n, v in differ.items())
+        flags = " ".join(f"{NEW_INDEX_FLAGS[n]} {v}" for n, v in differ.items())
+        raise ValueError(f"the index at {assistant.index.folder} was built with other settings: {shown}. These "
+                         f"flags only shape a new index: drop them, or rebuild into a new folder with "
+                         f"`qa ingest PATH... --index NEW_DIR {flags}`")
+
+
 def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: Generator | None = None) -> Assistant:
     if not (build_from_seeds and SEEDS.is_dir() and store.live_generation(index_dir) is None):
         return Assistant.open(index_dir, generator=generator)
@@ -123,7 +150,7 @@ def main() -> None:
               help=f"New index: {DEFAULT_EMBEDDER} (default), minilm or sentence-transformers:NAME_OR_PATH. "
                    "An existing index keeps its own.")
 @click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True,
-              help="Chunk size in embedder tokens (new index).")
+              help="Chunk size in embedder tokens (new index; an existing index refuses another value).")
 @click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True, help="Chunk overlap (new index).")
 @click.option("--passage-vectors", type=click.Choice(PASSAGE_VECTORS), default="embedded", show_default=True,
               help="from-sentences: ingest ~1.45x faster, recall@1 7-9 points lower (new index).")
@@ -145,6 +172,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: 
     chosen = get_runner(runner, **options)
     assistant = Assistant.create_or_open(index_dir, embedder, chunking, ann,
                                          max_bytes=int(max_file_mb * 1e6))
+    check_index_settings(assistant, given_flags(click.get_current_context(), NEW_INDEX_FLAGS))
     _report(assistant.add(paths, progress=_progress("embedding"), runner=chosen))
 
 
@@ -285,6 +313,8 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
         click.echo(f"skipped {qid}: {why}", err=True)
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
+    if index_dir is not None and store.live_generation(index_dir) is not None:
+        check_index_settings(Assistant.open(index_dir), given_flags(click.get_current_context(), NEW_INDEX_FLAGS))
     config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap, passage_vectors))
     generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
     result = evaluate(dataset, index_dir, config,

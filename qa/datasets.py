@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .readers import jsonl_lines
 from .records import Document, content_id
 from .text import detect_language
 
@@ -120,7 +121,7 @@ def load_squad(paths: list[Path], corpus_paths: list[Path] | None = None) -> Eva
 
 def load_jsonl(path: Path) -> EvalSet:
     questions, skipped = [], []
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+    for n, line in enumerate(jsonl_lines(path.read_text("utf-8")), 1):
         if not line.strip():
             continue
         try:
@@ -143,7 +144,7 @@ def load_beir(folder: Path, split: str = "test") -> EvalSet:
                          f"corpus.jsonl, queries.jsonl and qrels/{split}.tsv)")
 
     def rows(name: str) -> list[dict]:
-        return [json.loads(line) for line in (folder / name).read_text("utf-8").splitlines() if line.strip()]
+        return [json.loads(line) for line in jsonl_lines((folder / name).read_text("utf-8")) if line.strip()]
 
     corpus = [Document(id=str(d["_id"]), title=d.get("title") or str(d["_id"]), path=str(folder / "corpus.jsonl"),
                        lang=detect_language(d["text"]), text=d["text"]) for d in rows("corpus.jsonl")]

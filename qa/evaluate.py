@@ -199,6 +199,17 @@ def by_language(rows: list[dict]) -> dict[str, dict]:
     return {key: summarise(group) for key, group in sorted(groups.items())}
 
 
+def indexed_ids(questions: list[Question], assistant: Assistant) -> list[Question]:
+    """The questions with their gold document ids as the index names them: a set's own corpus is
+    indexed as records of one JSONL file, whose ids are scoped by that file (``metadata.record_id``
+    keeps the set's id)."""
+    alias = {str(d["metadata"]["record_id"]): d["id"] for d in assistant.documents()
+             if "record_id" in (d.get("metadata") or {})}
+    return [q._replace(gold=tuple(g._replace(doc_id=alias.get(g.doc_id, g.doc_id)) for g in q.gold),
+                       relevant_docs=q.relevant_docs and {alias.get(d, d): v for d, v in q.relevant_docs.items()})
+            for q in questions]
+
+
 def _select(questions: list[Question], config: EvalConfig) -> list[Question]:
     chosen = list(questions)
     if config.seed is not None:
@@ -216,6 +227,7 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         if dataset.corpus is not None:
             assistant, index_stats = build_corpus_index(dataset, index_dir or Path(tmp) / "index", config)
+            questions = indexed_ids(questions, assistant)
         else:
             assistant = Assistant.open(index_dir or Path("embeddings"), embedder=config.embedder)
             index_stats = {"chunks": len(assistant.index.snapshot), "new_chunks": 0, "seconds": None,
@@ -229,10 +241,10 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
             rows.append(_score_question(assistant, gold, q, config, corpus_lang))
             if progress:
                 progress(i, len(questions))
-        embedder = assistant.embedder_name
+        embedder, chunking = assistant.embedder_name, assistant.index.chunking  # what was used, not asked for
     metrics = {**summarise(rows), "skipped": len(dataset.skipped), "index": index_stats,
                "by_lang": by_language(rows),
                "config": {"embedder": embedder, "mode": config.mode, "k": config.k,
-                          "chunking": config.chunking._asdict(), "limit": config.limit, "seed": config.seed,
+                          "chunking": chunking._asdict(), "limit": config.limit, "seed": config.seed,
                           "generator": assistant.generator_name}}
     return Result(metrics, rows)

@@ -128,14 +128,13 @@ def load_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Docu
 
 
 def _document(r: readers.Record, path: Path) -> Document:
-    return Document(
-        id=r.id or content_id(r.text),
-        title=r.title,
-        path=str(path),
-        lang=detect_language(r.text),
-        text=r.text,
-        metadata=r.metadata,
-    )
+    """A record as a document. A record's own id (JSON/JSONL ``id``) names it within its file only: the
+    document id is a hash of the file's path and that id (kept as ``metadata["record_id"]``), so two
+    files that both number their records 0, 1, 2 do not collide; other documents are named by content."""
+    if r.id is None:
+        return Document(content_id(r.text), r.title, str(path), detect_language(r.text), r.text, dict(r.metadata))
+    return Document(id=content_id("record", str(path.resolve()), r.id), title=r.title, path=str(path),
+                    lang=detect_language(r.text), text=r.text, metadata={**r.metadata, "record_id": r.id})
 
 
 def load_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) -> LoadReport:

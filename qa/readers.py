@@ -10,19 +10,29 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, NamedTuple
+from typing import Any
 
 
 class UnreadableError(ValueError):
     pass
 
 
-class Record(NamedTuple):
+@dataclass(frozen=True)
+class Record:
+    """What a reader found in a file: a title, the text, the record's own id (JSON/JSONL) and metadata."""
+
     title: str
     text: str
     id: str | None = None
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, Any] = field(default_factory=dict)  # one dict per record, never shared
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSONL text: split at "\\n" only (a "\\r" before it is dropped). ``str.splitlines``
+    would also split at U+2028, U+0085, form feeds..., which JSON strings may hold raw."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def _decode(data: bytes) -> str:
@@ -152,7 +162,7 @@ def _record(obj: Any, where: str, stem: str) -> Record:
         title=str(title)[:120] if title else first_line_title(obj["text"], stem),
         text=obj["text"],
         id=str(rid) if rid is not None else None,
-        metadata=meta,
+        metadata=dict(meta),
     )
 
 
@@ -178,7 +188,7 @@ def read_json(data: bytes, stem: str) -> list[Record]:
 
 def read_jsonl(data: bytes, stem: str) -> list[Record]:
     records = []
-    for n, line in enumerate(_decode(data).splitlines(), 1):
+    for n, line in enumerate(jsonl_lines(_decode(data)), 1):
         if not line.strip():
             continue
         try:

@@ -42,16 +42,33 @@ def test_answers_in_a_mixed_corpus(mixed_assistant, questions):
             assert q["answer"] in answer.text.replace(",", ""), (q[lang], answer.text)
 
 
+def _history(*questions: str) -> list[dict[str, str]]:
+    return [m for q in questions for m in ({"role": "user", "content": q}, {"role": "assistant", "content": "..."})]
+
+
 def test_follow_up_uses_the_previous_question(mixed_assistant):
-    history = [{"role": "user", "content": "Tell me about the children's hospital"},
-               {"role": "assistant", "content": "..."}]
-    answer = mixed_assistant.ask("and how many beds?", history=history)
-    assert answer.passages[0].chunk.path.endswith("hospital.txt")
-    assert "120" in answer.text
+    """The same words lead to different documents depending on the conversation: without history one of
+    these must fail (checked by disabling the history once)."""
+    library = mixed_assistant.ask("When did it open?", history=_history("Tell me about the Al-Noor library"))
+    assert library.passages[0].chunk.path.endswith("library.txt") and "2019" in library.text
+    club = mixed_assistant.ask("How many does it hold?", history=_history("Tell me about the harbour football club"))
+    assert club.passages[0].chunk.path.endswith("football.txt") and "25000" in club.text
+    books = mixed_assistant.ask("How many does it hold?", history=_history("Tell me about the Al-Noor library"))
+    assert books.passages[0].chunk.path.endswith("library.txt")
+    arabic = mixed_assistant.ask("وكم يتسع؟", history=_history("حدثني عن نادي الميناء لكرة القدم"))
+    assert arabic.passages[0].chunk.path.endswith("football.txt")
     # A chain of follow-ups keeps the topic; pairs (user, assistant) work as history too.
-    chained = mixed_assistant.ask("and the heart unit?", history=[("Tell me about the children's hospital", "..."),
-                                                                  ("and how many beds?", "...")])
-    assert chained.passages[0].chunk.path.endswith("hospital.txt")
+    chained = mixed_assistant.ask("and when did it open?", history=[("Tell me about the Al-Noor library", "..."),
+                                                                    ("how many books?", "...")])
+    assert chained.passages[0].chunk.path.endswith("library.txt") and "2019" in chained.text
+
+
+def test_a_short_question_that_names_its_own_topic_stands_alone(mixed_assistant):
+    """Issue 9: "Solar station output?" after a hospital question got the hospital's answer."""
+    for question, previous in (("Solar station output?", "How many beds does the children's hospital have?"),
+                               ("محطة الطاقة الشمسية؟", "كم سريرا في مستشفى الأطفال؟")):
+        answer = mixed_assistant.ask(question, history=_history(previous))
+        assert answer.passages[0].chunk.path.endswith("solar.txt") and "300" in answer.text, (question, answer.text)
 
 
 def test_a_standalone_question_after_another_topic_is_not_treated_as_a_follow_up(mixed_assistant):

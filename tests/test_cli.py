@@ -105,3 +105,30 @@ def test_serve_with_a_generator_that_cannot_load_is_one_line_and_starts_nothing(
     assert result.stderr.strip().splitlines() == [
         "Error: llama-cpp generator: no model file at '/no/such/model.gguf'; give the path of a .gguf file"]
     assert not (project / "embeddings").exists()
+
+
+def test_ingest_refuses_new_index_flags_that_differ_from_the_existing_index(project):
+    (project / "a.txt").write_text("Asilah\n\nThe harbour of Asilah has 120 boats.\n")
+    assert run("ingest", str(PARALLEL / "en" / "bridge.txt"), "--index", "idx", "--max-tokens", "120").exit_code == 0
+    for flags in (["--max-tokens", "200"], ["--overlap", "10"], ["--passage-vectors", "from-sentences"],
+                  ["--ann", "hnsw"]):
+        result = run("ingest", str(project / "a.txt"), "--index", "idx", *flags)
+        assert result.exit_code == 1 and flags[0] in result.output and "Traceback" not in result.output, result.output
+        assert "rebuild" in result.output and "--index NEW_DIR" in result.output
+    assert len(json.loads(run("docs", "--index", "idx", "--json").stdout)) == 1  # nothing was added
+    same = run("ingest", str(project / "a.txt"), "--index", "idx", "--max-tokens", "120", "--overlap", "40")
+    assert same.exit_code == 0 and "1 added" in same.stdout  # the index's own settings, said again, are fine
+
+
+def test_eval_reports_the_chunk_settings_of_the_index_it_used(project):
+    from tests.conftest import FIXTURES
+
+    squad = str(FIXTURES / "eval" / "squad_en.json")
+    first = run("eval", squad, "--index", "ev", "--max-tokens", "120", "--overlap", "20", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["config"]["chunking"]["max_tokens"] == 120
+    again = run("eval", squad, "--index", "ev", "--json")  # no flags: the index's settings, reported as such
+    assert again.exit_code == 0 and json.loads(again.stdout)["config"]["chunking"] == {
+        "max_tokens": 120, "overlap_tokens": 20, "passage_vectors": "embedded"}
+    refused = run("eval", squad, "--index", "ev", "--max-tokens", "300")
+    assert refused.exit_code == 1 and "--max-tokens" in refused.output and "rebuild" in refused.output

@@ -62,3 +62,21 @@ def test_not_json_is_a_clear_error(tmp_path):
         load([tmp_path / "x.json"])
     (tmp_path / "y.json").write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"qas": []}]}]}))
     assert load([tmp_path / "y.json"]).skipped == [("t", "paragraph without a context")]
+
+
+def test_jsonl_sets_end_lines_at_newline_only(tmp_path):
+    rows = [{"id": "q1", "question": "Who wrote it?\u2028Really?", "answers": ["Ibn\x85Battuta"]},
+            {"id": "q2", "question": "Where?", "answers": ["Tangier"]}]
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    s = load_jsonl(path)
+    assert not s.skipped and [q.answers for q in s.questions] == [("Ibn\x85Battuta",), ("Tangier",)]
+    beir = tmp_path / "beir"
+    (beir / "qrels").mkdir(parents=True)
+    (beir / "corpus.jsonl").write_text(json.dumps({"_id": "d1", "text": "Ibn\u2028Battuta was born in Tangier."},
+                                                  ensure_ascii=False) + "\n", "utf-8")
+    (beir / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "Where\x85was he born?"},
+                                                   ensure_ascii=False) + "\n", "utf-8")
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    b = load_beir(beir)
+    assert [d.text for d in b.corpus] == ["Ibn\u2028Battuta was born in Tangier."] and len(b.questions) == 1

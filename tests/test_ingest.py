@@ -47,9 +47,19 @@ def test_a_jsonl_file_counts_once_and_comes_back_after_one_record_is_removed(tmp
     report = a.add([tmp_path / "notes.jsonl"])
     assert report.added == [str((tmp_path / "notes.jsonl").resolve())] and len(a.documents()) == 3
     assert a.add([tmp_path / "notes.jsonl"]).unchanged  # nothing changed: not even parsed
-    a.remove("n1")
+    ids = {d["metadata"]["record_id"]: d["id"] for d in a.documents()}
+    a.remove(ids["n1"])
     again = a.add([tmp_path / "notes.jsonl"])
-    assert not again.unchanged and {d["id"] for d in a.documents()} == {"n1", "n2", "n3"}
+    assert not again.unchanged and {d["id"] for d in a.documents()} == set(ids.values())
+
+
+def test_two_files_with_the_same_record_ids_are_both_indexed(tmp_path):
+    for name, topic in (("a.jsonl", "harbour"), ("b.jsonl", "market")):
+        (tmp_path / name).write_text("".join(f'{{"id": {i}, "text": "The {topic} note number {i} is here."}}\n'
+                                             for i in range(3)))
+    a = Assistant.build([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "index")
+    assert len(a.documents()) == 6
+    assert sorted(d["metadata"]["record_id"] for d in a.documents()) == ["0", "0", "1", "1", "2", "2"]
 
 
 class Cancelled(Exception):

@@ -67,9 +67,29 @@ def test_json_and_jsonl_records(tmp_path):
         {"text": "Second note without id."}]))
     (tmp_path / "b.jsonl").write_text('{"text": "نص عربي قصير."}\n\n{"text": "Another.", "id": 7}\n')
     docs = load_file(tmp_path / "a.json") + load_file(tmp_path / "b.jsonl")
-    assert [d.id for d in docs][:1] == ["n1"] and docs[0].metadata == {"k": 1}
-    assert docs[1].title == "Second note without id."
-    assert docs[2].lang == "ar" and docs[3].id == "7"
+    assert docs[0].metadata == {"k": 1, "record_id": "n1"} and docs[3].metadata == {"record_id": "7"}
+    assert docs[1].title == "Second note without id." and "record_id" not in docs[1].metadata
+    assert docs[2].lang == "ar" and len({d.id for d in docs}) == 4
+
+
+def test_record_ids_are_scoped_by_their_file(tmp_path):
+    """Two files that both number their records 0..2 are six documents, not one file skipped as a copy."""
+    for name, topic in (("a.jsonl", "harbour"), ("b.jsonl", "market")):
+        (tmp_path / name).write_text("".join(json.dumps({"id": i, "text": f"The {topic} note number {i}."}) + "\n"
+                                             for i in range(3)))
+    (tmp_path / "c.json").write_text(json.dumps([{"id": 0, "text": "The museum note."}]))
+    a, b, c = (load_file(tmp_path / n) for n in ("a.jsonl", "b.jsonl", "c.json"))
+    assert len({d.id for d in a + b + c}) == 7 and [d.metadata["record_id"] for d in a] == ["0", "1", "2"]
+    assert [d.id for d in load_file(tmp_path / "a.jsonl")] == [d.id for d in a]  # stable for the same file
+
+
+def test_jsonl_lines_end_at_newline_only(tmp_path):
+    """U+2028, U+2029, U+0085 and form feeds are valid raw inside JSON strings (json.dumps(ensure_ascii=False)
+    writes them); only "\\n" ends a JSONL line."""
+    texts = ["First\u2028line separator.", "Next\x85line and \u2029paragraph.", "Form\x0cfeed \x1c\x1d\x1e."]
+    (tmp_path / "u.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\r\n" for t in texts),
+                                      "utf-8")
+    assert [d.text for d in load_file(tmp_path / "u.jsonl")] == texts
 
 
 @pytest.mark.parametrize("name, content, reason", [

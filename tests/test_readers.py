@@ -26,3 +26,11 @@ def test_json_single_object_and_bad_metadata():
         read_json(b'{"text": "x", "metadata": [1]}', "s")
     with pytest.raises(UnreadableError, match="line 1"):
         read_jsonl(b'{"text": 1}', "s")
+
+
+def test_records_do_not_share_their_metadata():
+    from qa.readers import Record
+
+    a, b = Record("a", "x"), Record("b", "y")
+    a.metadata["k"] = 1
+    assert b.metadata == {} and Record("c", "z").metadata == {}

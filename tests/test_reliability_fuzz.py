@@ -193,25 +193,30 @@ def _check_answer(assistant, question: str, texts: dict[str, str]) -> None:
 
 
 @REAL
-@given(file_text, st.one_of(st.text(max_size=200), mixed), st.sampled_from([".txt", ".md", ".json"]), st.booleans())
+@given(file_text, st.one_of(st.text(max_size=200), mixed), st.sampled_from([".txt", ".md", ".json", ".jsonl"]),
+       st.booleans())
 @example("", "", ".txt", False)
 @example("\ufeff" + "منتدى مراكش للأمن.\u200f حضره 150 مشارك.\u202e", "كم عدد المشاركين؟", ".md", False)
 @example("\x00binary\x00", "\x00", ".txt", False)
 @example('ok"\\ \x00 \U0001f600', "a" * 2001, ".json", True)
+@example("Line\u2028separator\x85next\u2029para\x0cfeed.", "separator?", ".jsonl", False)
 def test_ingest_and_ask_over_arbitrary_unicode(fuzz_assistant, tmp_path_factory, text, question, suffix, ascii_json):
     import json
 
     a = fuzz_assistant
     folder = tmp_path_factory.mktemp("fuzz-file")
     path = folder / f"doc{suffix}"
-    if suffix == ".json":
-        path.write_text(json.dumps({"title": text[:50], "text": text}, ensure_ascii=ascii_json), "utf-8")
+    if suffix in (".json", ".jsonl"):  # one record; a JSONL line ends at "\n" only, whatever the text holds
+        line = json.dumps({"title": text[:50], "text": text}, ensure_ascii=ascii_json)
+        path.write_text(line + "\n" if suffix == ".jsonl" else line, "utf-8")
     else:
         path.write_bytes(text.encode("utf-8"))
     before = {d["id"] for d in a.documents()}
     report = a.add([path])  # never raises for what a file holds: it is added or skipped with a reason
     assert len(report.added) + len(report.skipped) == 1, report
     assert all(s.reason for s in report.skipped)
+    if suffix in (".json", ".jsonl"):  # json.dumps wrote it: valid JSON, whatever the text holds
+        assert not any("JSON" in s.reason for s in report.skipped), report.skipped
     texts = {d["id"]: _original(d) for d in a.documents()}
     added = [d for d in a.documents() if d["id"] not in before]
     assert bool(added) == bool(report.added)
@@ -234,7 +239,7 @@ def _original(d: dict) -> str:
     from pathlib import Path
 
     data = Path(d["path"]).read_bytes()
-    if d["path"].endswith(".json"):
+    if d["path"].endswith((".json", ".jsonl")):
         return json.loads(data)["text"]
     return data.decode("utf-8-sig")
 

@@ -204,6 +204,20 @@ def test_chat_callbacks_keep_the_conversation_in_the_store(library):
     back = chat.open_conversation(a, again["current"], fresh)[2]
     assert len(conversations.turns(back)) == 2
     assert conversations.valid({"version": 0}) != back and conversations.valid(back) == back
+    # A second document with participants: the same follow-up is answered by the conversation's topic
+    # (this fails when the history is ignored).
+    marathon = library.add([("marathon.txt", io.BytesIO(b"The Rabat Marathon\n\nThe Rabat marathon of 2023 had "
+                                                        b"900 participants from twelve countries.\n"))])
+    try:
+        answers = {}
+        for topic in ("Tell me about the Marrakech Security Forum", "Tell me about the Rabat marathon"):
+            first = chat.ask(a, topic, 5, "hybrid", "all", None, None)[2]
+            then = chat.ask(a, "how many participants?", 5, "hybrid", "all", None, first)[2]
+            answers[topic] = conversations.turns(then)[-1]["answer"]["text"]
+        assert "150" in answers["Tell me about the Marrakech Security Forum"], answers
+        assert "900" in answers["Tell me about the Rabat marathon"], answers
+    finally:
+        library.remove(marathon.documents[0]["id"])
     import gradio as gr
 
     with pytest.raises(gr.Error):
