@@ -165,8 +165,49 @@ def test_other_sites_cannot_write_through_the_browser(hostile_library):
         assert len(c.get("/api/documents").json()["documents"]) == before
         same = c.post("/api/search", json={"question": "forum"}, headers={"Origin": str(c.base_url).rstrip("/")})
         assert same.status_code == 200  # the page itself, and local tools, still work
-        assert c.post("/api/search", json={"question": "forum"}, headers={"Origin": "http://localhost:3000"}
-                      ).status_code == 200
+        assert c.post("/api/search", json={"question": "forum"}).status_code == 200  # no Origin: curl, scripts
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:3000", "http://127.0.0.1:1", "http://[::1]:8080", "null",
+                                    "http://127.0.0.1.evil.example", "file://", "http://localhost"])
+def test_a_page_on_another_local_port_cannot_write_either(hostile_library, origin):
+    """Issue 9: any loopback origin on any port was accepted; the Origin must be this server's own."""
+    with _local_server(hostile_library) as c:
+        before = len(c.get("/api/documents").json()["documents"])
+        upload_body = {"files": [("files", ("x.txt", b"Other port.", "text/plain"))]}
+        for method, path, kw in (("POST", "/api/documents", upload_body),
+                                 ("POST", "/api/ask", {"json": {"question": "forum"}}),
+                                 ("DELETE", f"/api/documents/{hostile_library.documents()[0]['id']}", {}),
+                                 ("POST", "/gradio_api/queue/join", {"json": {}})):
+            r = c.request(method, path, headers={"Origin": origin}, **kw)
+            assert r.status_code == 403 and "another origin" in r.json()["message"], (method, path, r.text)
+        assert len(c.get("/api/documents").json()["documents"]) == before
+        preflight = c.options("/api/ask", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        assert preflight.status_code == 403 and "access-control-allow-origin" not in preflight.headers
+
+
+def test_with_a_token_no_other_origin_gets_cors_and_the_cookie_is_same_site(hostile_library):
+    """Gradio reflects any Origin with credentials when the host is not localhost; its sign-in cookie had no
+    SameSite. Both are fixed in front of Gradio."""
+    from ui.server import create_app
+
+    token = "t0ken-for-tests"
+    with running_server(create_app(hostile_library.assistant, token=token)) as url, \
+            httpx.Client(base_url=url, timeout=60) as c:
+        port = c.base_url.port
+        public = {"Host": f"qa.example:{port}"}  # as when listening on a public address with a token
+        login = c.post("/login", data={"username": "qa", "password": token}, headers=public)
+        assert login.status_code == 200
+        cookies = login.headers.get_list("set-cookie")
+        assert cookies and all("samesite=strict" in v.lower() and "samesite=none" not in v.lower() for v in cookies)
+        for path in ("/config", "/gradio_api/info"):
+            r = c.get(path, headers={**public, "Origin": "https://evil.example"})
+            assert "access-control-allow-origin" not in r.headers, (path, r.headers)
+        own = c.get("/config", headers={**public, "Origin": f"http://qa.example:{port}"})
+        assert own.status_code == 200
+        r = c.post("/api/ask", json={"question": "forum"}, headers={**public, "Origin": "https://evil.example",
+                                                                  "Authorization": f"Bearer {token}"})
+        assert r.status_code == 403  # the token does not make another site's page welcome
 
 
 def test_dns_rebinding_is_refused(hostile_library):

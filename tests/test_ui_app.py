@@ -216,6 +216,8 @@ def test_chat_callbacks_keep_the_conversation_in_the_store(library):
             answers[topic] = conversations.turns(then)[-1]["answer"]["text"]
         assert "150" in answers["Tell me about the Marrakech Security Forum"], answers
         assert "900" in answers["Tell me about the Rabat marathon"], answers
+        seeds = str(Path(library.documents()[-1]["path"]).parent)
+        assert seeds not in str(conversations.turns(then)[-1]["answer"])  # file names only: no server path
     finally:
         library.remove(marathon.documents[0]["id"])
     import gradio as gr

@@ -163,7 +163,8 @@ def test_upload_ask_list_and_remove(client, assistant):
     report = job["result"]
     assert report["added"] == ["owl library.txt"] and report["chunks"] >= 1 and not report["skipped"]
     [doc] = report["documents"]
-    stored = Path(doc["path"])
+    assert doc["path"] == "uploads/owl library.txt"  # relative to the index: no server path leaves the server
+    stored = (Path(assistant.index.folder) / doc["path"]).resolve()
     assert stored.parent == (Path(assistant.index.folder) / "uploads").resolve() and stored.read_bytes() == text
     assert doc["id"] in {d["id"] for d in client.get("/api/documents").json()["documents"]}
     a = client.post("/api/ask", json={"question": "How many books does the Blue Owl Library lend every month?"}).json()
@@ -181,7 +182,7 @@ def test_upload_names_are_sanitised_and_a_re_upload_replaces(client, assistant):
                ("..\\..\\notes.md", b"# Notes\n\nThe river Sebou is long.\n"))
     assert r.status_code == 200, r.text
     docs = r.json()["result"]["documents"]
-    assert len(docs) == 2 and all(Path(d["path"]).parent == uploads for d in docs)
+    assert len(docs) == 2 and all((Path(assistant.index.folder) / d["path"]).resolve().parent == uploads for d in docs)
     evil, notes = sorted(Path(d["path"]).name for d in docs)
     assert evil.startswith("evil") and evil.endswith("name.txt") and "\x00" not in evil and notes == "notes.md"
     old = next(d for d in docs if d["file"] == "notes.md")
@@ -273,6 +274,22 @@ def test_wrong_content_type_bad_json_and_oversized_bodies(client):
     assert r.status_code == 413
     assert client.delete("/api/documents/0000000000000000").status_code == 404
     assert client.get("/api/health").status_code == 200  # still fine after all that
+
+
+def test_no_absolute_server_path_or_exception_text_reaches_a_client(client, assistant):
+    root = str(Path(assistant.index.folder).resolve())
+    seeds = str(Path(assistant.documents()[0]["path"]).parent)
+    bodies = [client.post("/api/ask", json={"question": "How many participants attended the forum?"}).text,
+              client.post("/api/search", json={"question": "forum"}).text, client.get("/api/documents").text,
+              client.get("/api/jobs").text,
+              client.post("/api/ask", json={"question": "forum", "doc_ids": ["nope"]}).text]
+    assert '"path":"marrakech_security_forum_ar.txt"' in bodies[2].replace(" ", "")  # outside the index: its name
+    for body in bodies:
+        assert root not in body and seeds not in body and "Traceback" not in body, body[:300]
+    r = client.get("/api/nothing/here")
+    assert r.status_code == 404 and r.json() == {"message": "no API route /api/nothing/here; the routes are listed "
+                                                            "at /docs"}
+    assert client.post("/api/jobsx").json()["message"].startswith("no API route")
 
 
 def test_openapi_and_docs(client):

@@ -77,10 +77,13 @@ class SearchRequest(_Query):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "منتدى مراكش للأمن"}]})
 
 
+PATH = Field(description="The file, relative to the index folder (uploads/notes.md), or its name.")
+
+
 class ChunkOut(BaseModel):
     id: str
     doc_id: str
-    path: str
+    path: str = PATH
     title: str
     lang: str
     text: str
@@ -100,7 +103,7 @@ class CitationOut(BaseModel):
     n: int = Field(description="The number of the [n] marker in the answer text.")
     doc_id: str
     title: str
-    path: str
+    path: str = PATH
     chunk_id: str
     lang: str
     sentence: str
@@ -138,7 +141,7 @@ class SearchOut(BaseModel):
 class DocumentOut(BaseModel):
     id: str
     title: str
-    path: str
+    path: str = PATH
     file: str
     lang: str
     chunks: int
@@ -146,9 +149,9 @@ class DocumentOut(BaseModel):
     added: str | None = None
 
     @classmethod
-    def of(cls, d: dict[str, Any]) -> DocumentOut:
-        return cls(id=d["id"], title=d["title"], path=d["path"], file=Path(d["path"]).name, lang=d["lang"],
-                   chunks=d["chunks"], chars=d.get("chars"), added=d.get("added"))
+    def of(cls, d: dict[str, Any], library: Library) -> DocumentOut:
+        return cls(id=d["id"], title=d["title"], path=library.public_path(d["path"]), file=Path(d["path"]).name,
+                   lang=d["lang"], chunks=d["chunks"], chars=d.get("chars"), added=d.get("added"))
 
 
 class DocumentsOut(BaseModel):
@@ -173,7 +176,7 @@ class IngestOut(BaseModel):
     def of(cls, result: IngestResult, library: Library) -> IngestOut:
         return cls(added=result.added, replaced=result.replaced, unchanged=result.unchanged,
                    skipped=[SkippedOut(file=n, reason=r) for n, r in result.skipped],
-                   documents=[DocumentOut.of(d) for d in result.documents],
+                   documents=[DocumentOut.of(d, library) for d in result.documents],
                    chunks=result.chunks, seconds=round(result.seconds, 3))
 
 
@@ -235,30 +238,30 @@ router = APIRouter(prefix="/api", dependencies=[Depends(authorised)], responses=
 
 @router.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"],
              responses=sse.OPENAPI)
-def ask(body: AskRequest, assistant: AssistantDep) -> Any:
+def ask(body: AskRequest, library: LibraryDep) -> Any:
     """A cited answer (or an abstention in the question's language) with its passages and timings;
     with ``"stream": true``, Server-Sent Events (``delta`` ... then ``answer``)."""
     history = [t.model_dump() for t in body.history]
-    items = assistant.ask_stream(body.question, history=history, generator=body.generator, **body.options())
+    items = library.assistant.ask_stream(body.question, history=history, generator=body.generator, **body.options())
     if not body.stream:
         *_, answer = items
-        return answer.to_dict()
+        return library.public_answer(answer.to_dict())  # no server path leaves the server
     first = next(items)  # errors in the request (400) surface here, before the stream starts
     return StreamingResponse(sse.events(itertools.chain([first], items)), media_type=sse.MEDIA_TYPE,
                              headers=sse.HEADERS)
 
 
 @router.post("/search", response_model=SearchOut, dependencies=[Depends(require_json)], tags=["questions"])
-def search(body: SearchRequest, assistant: AssistantDep) -> dict[str, Any]:
+def search(body: SearchRequest, library: LibraryDep) -> dict[str, Any]:
     """The passages that best match the question, best first."""
-    hits = assistant.search(body.question, **body.options())
-    return {"question": body.question, "hits": [h.to_dict() for h in hits]}
+    hits = library.assistant.search(body.question, **body.options())
+    return library.public_answer({"question": body.question, "hits": [h.to_dict() for h in hits]})
 
 
 @router.get("/documents", response_model=DocumentsOut, tags=["documents"])
 def documents(library: LibraryDep) -> dict[str, Any]:
     """The indexed documents, newest first."""
-    return {"documents": [DocumentOut.of(d) for d in library.documents()]}
+    return {"documents": [DocumentOut.of(d, library) for d in library.documents()]}
 
 
 @router.delete("/documents/{doc_id}", response_model=RemovedOut,
@@ -266,7 +269,7 @@ def documents(library: LibraryDep) -> dict[str, Any]:
 def remove(doc_id: str, library: LibraryDep) -> dict[str, Any]:
     """Remove one document (and its uploaded file) from the index."""
     try:
-        return {"removed": [DocumentOut.of(d) for d in library.remove(doc_id)]}
+        return {"removed": [DocumentOut.of(d, library) for d in library.remove(doc_id)]}
     except KeyError as e:
         raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them") from e
 
@@ -275,3 +278,12 @@ def remove(doc_id: str, library: LibraryDep) -> dict[str, Any]:
 def health(library: LibraryDep, assistant: AssistantDep) -> dict[str, Any]:
     """Liveness, what the index holds and which generator writes the answers."""
     return {"status": "ok", **library.info(), "generator": assistant.generator_name}
+
+
+fallback = APIRouter(prefix="/api")  # included after every other /api router
+
+
+@fallback.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def unknown(path: str) -> None:
+    """Any other /api path: a JSON 404 like every API error (Gradio would answer {"detail": ...})."""
+    raise HTTPException(404, f"no API route /api/{path}; the routes are listed at /docs")

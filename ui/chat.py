@@ -27,6 +27,7 @@ from qa.text import detect_language
 
 from . import conversations as convs
 from . import plain, render, sources
+from .library import public_answer
 
 # Encrypts nothing worth hiding (the browser's own data): fixed, so saved chats survive a restart.
 STORE_SECRET = "qa-local-conversations"
@@ -73,7 +74,7 @@ def answer_turn(assistant: Assistant, question: str, settings: dict[str, Any],
                                langs=langs, doc_ids=_scope(assistant, settings["doc_ids"]))
     except ValueError as e:
         raise gr.Error(str(e)) from e
-    return answer.to_dict()
+    return public_answer(assistant.index.folder, answer.to_dict())  # no server path reaches the page
 
 
 def answer_stream(assistant: Assistant, question: str, settings: dict[str, Any],

@@ -48,6 +48,27 @@ class IngestResult:
         return f"{', '.join(parts) or 'nothing to do'}; {self.chunks} new passages in {self.seconds:.1f}s"
 
 
+def public_path(index_folder: str | Path, path: str) -> str:
+    """A document's path as clients see it: relative to the index folder (``uploads/notes.md``), or only
+    its file name when it lies elsewhere, so no absolute server path leaves the server."""
+    try:
+        return Path(path).resolve().relative_to(Path(index_folder).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def public_answer(index_folder: str | Path, answer: dict[str, Any]) -> dict[str, Any]:
+    """``Answer.to_dict()`` (or a search result) with every path made public (``public_path``)."""
+    out = dict(answer)
+    if "citations" in out:
+        out["citations"] = [{**c, "path": public_path(index_folder, c["path"])} for c in out["citations"]]
+    for key in ("passages", "hits"):
+        if key in out:
+            out[key] = [{**h, "chunk": {**h["chunk"], "path": public_path(index_folder, h["chunk"]["path"])}}
+                        for h in out[key]]
+    return out
+
+
 @dataclass
 class _Stored:
     """One uploaded file in the uploads folder while its ingest runs."""
@@ -77,6 +98,14 @@ class Library:
         """``text`` with the index folder's absolute path cut off, so no server path reaches a client."""
         root = str(Path(self.assistant.index.folder).resolve())
         return text.replace(root + os.sep, "").replace(root, ".")
+
+    def public_path(self, path: str) -> str:
+        """A document's path as clients see it (``public_path``)."""
+        return public_path(self.assistant.index.folder, path)
+
+    def public_answer(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """An answer or search result as clients see it (``public_answer``)."""
+        return public_answer(self.assistant.index.folder, answer)
 
     def info(self) -> dict[str, Any]:
         snap = self.assistant.index.snapshot

@@ -3,16 +3,16 @@
 ``create_app`` builds the ASGI app (tests run it under uvicorn); ``serve`` is what ``qa serve`` runs.
 Safety: listening on anything but a loopback address needs a token, which the API takes as
 ``Authorization: Bearer <token>`` and the web page as the password of user ``qa``. Without a token
-the server answers this machine only: a Host header that is not a loopback name (DNS rebinding) and
-a state-changing request from a page of another site (cross-site form posts) get 403. Request bodies
-under ``/api`` are size-limited; errors are JSON, never a traceback. Out of scope: TLS (put a
+the server answers this machine only (a Host that is not a loopback name gets 403: DNS rebinding);
+with or without one, a page of another origin may not change anything (``security``). Request
+bodies under ``/api`` are size-limited; errors are JSON ``{"message": ...}`` (unknown ``/api`` paths
+too), never a traceback, an exception's text or an absolute server path. Out of scope: TLS (put a
 reverse proxy in front when exposing the server beyond the machine).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -33,6 +33,9 @@ from qa.index import WriterBusy
 from . import api, api_jobs, apidocs, app, documents_html, render, viewer
 from .jobs import JobQueue
 from .library import DEFAULT_MAX_UPLOAD_BYTES, Library
+from .security import OriginGuard, is_local_name, is_loopback
+
+__all__ = ["check_exposure", "create_app", "is_local_name", "is_loopback", "serve"]
 
 JSON_BODY_LIMIT = 1_000_000
 USER = "qa"
@@ -65,50 +68,6 @@ class BodyLimit:
             return message
 
         return await self.app(scope, counted, send)
-
-
-class LocalOnly:
-    """403 for what a web page elsewhere could make a local browser send to a server without a token.
-
-    DNS rebinding: ``evil.example`` re-resolved to 127.0.0.1 makes the attacker's page same-origin with
-    this server, but its requests carry ``Host: evil.example``. Cross-site requests: a form on any site
-    can POST (no CORS preflight) to http://127.0.0.1:7860/api/documents; it carries that site's Origin.
-    Clients without an Origin header (curl, scripts, gradio_client) are not affected.
-    """
-
-    SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        host = headers.get(b"host", b"").decode("latin-1")
-        origin = headers.get(b"origin")
-        message = None
-        if host and not is_local_name(_hostname(host)):
-            message = (f"refused: Host {host!r} is not this machine (DNS rebinding?). This server has no token and "
-                       "answers only http://127.0.0.1 or http://localhost; start it with --token to serve others.")
-        elif origin is not None and (scope["type"] == "websocket" or scope["method"] not in self.SAFE_METHODS):
-            page = origin.decode("latin-1")
-            if not is_local_name(_hostname(page.partition("://")[2])):
-                message = (f"refused: a request from a page of another origin ({page}). This server has no token and "
-                           "takes changes only from its own page and local tools; start it with --token to share it.")
-        if message is None:
-            return await self.app(scope, receive, send)
-        if scope["type"] == "websocket":
-            return await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
-        return await JSONResponse({"message": message}, status_code=403)(scope, receive, send)
-
-
-def _hostname(host: str) -> str:
-    """``example.com:80`` -> ``example.com``, ``[::1]:7860`` -> ``::1`` (a URL's path is dropped too)."""
-    host = host.split("/", 1)[0]
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 def _error(status: int, message: str, detail=None) -> JSONResponse:
@@ -170,36 +129,21 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
     fastapi_app.state.jobs = jobs
     fastapi_app.include_router(api.router)
     fastapi_app.include_router(api_jobs.router)
+    fastapi_app.include_router(api.fallback)
     apidocs.install(fastapi_app)
     fastapi_app.include_router(viewer.router)
     fastapi_app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT,
                                upload_limit=api.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
-    if token is None:
-        fastapi_app.add_middleware(LocalOnly)
+    fastapi_app.add_middleware(OriginGuard, local_only=token is None)
     mounted = gr.mount_gradio_app(
         fastapi_app, app.build(library, jobs), path="/", auth=(USER, token) if token else None,
         auth_message="Sign in with user name qa and the server's token as the password.",
         footer_links=["api"], run_history=False, max_file_size=library.max_upload_bytes, ssr_mode=False,
-        mcp_server=False, pwa=False, css=render.CSS + documents_html.CSS, js=render.SCRIPT, show_error=True,
+        mcp_server=False, pwa=False, css=render.CSS + documents_html.CSS, js=render.SCRIPT, show_error=False,
         theme=app.THEME,
     )
     fastapi_app.state.signed_in = viewer.gradio_sign_in(mounted)
     return mounted
-
-
-def is_local_name(host: str) -> bool:
-    """A loopback address, ``localhost`` or a ``*.localhost`` name (browsers resolve those to loopback)."""
-    host = host.lower().rstrip(".")
-    return host == "localhost" or host.endswith(".localhost") or is_loopback(host)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_exposure(host: str, token: str | None) -> None:
