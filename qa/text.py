@@ -3,8 +3,8 @@
 Normalisation is one tiny pure function per rule, composed once into ``normalize``; it is used for
 matching only (BM25, lexical overlap, evaluation), never for display. Sentence splitting lives in
 ``sentences`` (re-exported here: ``sentence_spans``, ``clause_spans``, ``word_spans``).
-Out of scope: morphology (stemming lives in ``lexical``) and statistical language identification
-(script counting is enough to tell Arabic from English).
+Language: Arabic against Latin script by counting words, then lingua among Latin-script languages
+(``detect_language``). Out of scope: morphology (stemming lives in ``lexical``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import reduce
+from functools import lru_cache, reduce
 
 from .sentences import clause_spans, sentence_spans, word_spans
 
@@ -78,14 +78,16 @@ normalize.__doc__ = "Matching form of a text: every rule in ``RULES`` applied in
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
+LATIN_LANGUAGES = ("ENGLISH", "FRENCH", "SPANISH", "GERMAN", "ITALIAN", "PORTUGUESE")
+MIN_CONFIDENCE = 0.5
 
 
 def _is_arabic(c: str) -> bool:
     return "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f" or "\ufb50" <= c <= "\ufeff"
 
 
-def detect_language(text: str) -> str:
-    """``ar`` or ``en`` by the majority script among words, ``other`` when neither dominates.
+def _script_language(text: str) -> str:
+    """``ar`` or ``en`` by the majority script among words (Latin counts as ``en``), else ``other``.
 
     Words, not letters: unvowelled Arabic spends fewer letters per word than English.
     """
@@ -98,6 +100,32 @@ def detect_language(text: str) -> str:
         return "other"
     best = max(("ar", "en"), key=counts.__getitem__)
     return best if counts[best] / total >= 0.5 else "other"
+
+
+@lru_cache(maxsize=1)
+def _latin_detector():
+    """lingua restricted to English and the Latin-script languages it is most often confused with."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(*(getattr(Language, n) for n in LATIN_LANGUAGES)).build()
+
+
+def detect_language(text: str) -> str:
+    """``ar``, ``en``, or ``other`` (another language, or no words).
+
+    Arabic against Latin script by counting words; Latin-script text (two words or more) then goes
+    to lingua (``lingua-language-detector``) restricted to ``LATIN_LANGUAGES``, and is ``other`` when
+    lingua puts another language first with confidence ``MIN_CONFIDENCE`` or more. Measured on 55
+    short questions (25 en, 25 fr/es/de, 5 ar; ``bench/language.py``): script counting alone took every
+    French, Spanish and German question for English (54.5%); with lingua 98.2%, no English question
+    lost, 0.28 ms a question (4 s to load once). Documents use their first 2,000 characters.
+    """
+    lang = _script_language(text)
+    if lang != "en" or len(_LETTERS.findall(text[:200])) < 2:
+        return lang
+    values = _latin_detector().compute_language_confidence_values(text[:2000])
+    top = values[0] if values else None
+    return "other" if top and top.language.name != "ENGLISH" and top.value >= MIN_CONFIDENCE else "en"
 
 
 __all__ = ["RULES", "clause_spans", "detect_language", "normalize", "sentence_spans", "word_spans"]

@@ -103,3 +103,9 @@ def test_info(seed_assistant):
     info = seed_assistant.info()
     assert info["embedder"] == "e5-small" and info["documents"] == 1 and info["chunks_by_language"] == {
         "ar": info["chunks"]}
+
+
+def test_a_question_in_another_language_is_answered_in_english(seed_assistant):
+    """French or Spanish questions are `other` (not English): the answer and its messages come in English."""
+    answer = seed_assistant.ask("Qui a gagné la coupe du monde de football en 2018 ?")
+    assert answer.language == "other" and answer.abstained and answer.text == "I could not find this in the documents."

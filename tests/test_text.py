@@ -1,3 +1,5 @@
+import pytest
+
 from qa.text import (
     ascii_digits,
     detect_language,
@@ -39,3 +41,17 @@ def test_detect_language_by_script():
     assert detect_language("The Marrakech forum (منتدى مراكش) met in 2024 with many experts") == "en"
     assert detect_language("12345 !!") == "other"
     assert detect_language("这是中文") == "other"
+
+
+@pytest.mark.parametrize("text", ["Combien de participants ont assisté au forum ?", "Qui a organisé le forum ?",
+                                  "¿Cuántos participantes asistieron al foro?", "¿Quién organizó el foro?",
+                                  "Wie viele Teilnehmer waren beim Forum?",
+                                  "Le forum de Marrakech a réuni cent cinquante participants venus de quarante pays."])
+def test_french_spanish_and_german_are_not_taken_for_english(text):
+    assert detect_language(text) == "other"
+
+
+@pytest.mark.parametrize("text", ["forum", "Where is Tangier?", "Solar station output?", "When?", "Cars per day?",
+                                  "Marrakech Security Forum", "Is borrowing free?", "Who won the 2018 World Cup?"])
+def test_short_english_stays_english(text):
+    assert detect_language(text) == "en"

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa import Assistant
 from qa.index import WriterBusy
+from qa.text import detect_language
 
 from . import api, api_jobs, apidocs, app, documents_html, render, viewer
 from .jobs import JobQueue
@@ -153,13 +154,18 @@ def check_exposure(host: str, token: str | None) -> None:
                          "default --host 127.0.0.1).")
 
 
+def _warm_up(assistant: Assistant) -> None:
+    """Load the embedder and the language detector while the page loads, so the first question is quick."""
+    assistant.embedder.embed_queries(["warm up"])
+    detect_language("Warm up the language detector, please.")
+
+
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
           max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, token: str | None = None) -> None:
     """Run the web chat and the API until interrupted (blocks)."""
     check_exposure(host, token)
     fastapi_app = create_app(assistant, max_upload_bytes=max_upload_bytes, token=token)
-    # Load the embedder while the page loads, so that the first question is quick.
-    threading.Thread(target=lambda: assistant.embedder.embed_queries(["warm up"]), daemon=True).start()
+    threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     print(f"qa: web chat on http://{shown}:{port}/  ·  API docs on http://{shown}:{port}/docs"
           + (f"  ·  sign in as '{USER}' with the token" if token else ""), flush=True)
