@@ -2,7 +2,8 @@
 
 Readers are pure functions of the file's bytes and its stem (the fallback title). They raise
 ``UnreadableError`` with a user-facing reason for content they recognise as unusable.
-Out of scope: OCR, layout analysis, tables and images.
+HTML tables keep their cells (``Town | Boats`` a row, one row a line). Out of scope: OCR, layout
+analysis and images.
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ class _HTMLText(HTMLParser):
     """Visible text of an HTML page; script/style/template content is dropped, never executed."""
 
     _SKIP = {"script", "style", "template", "noscript", "head"}
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+    _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "caption",
               "article", "blockquote", "pre", "table", "ul", "ol", "header", "footer"}
+    _CELL = {"td", "th"}  # cells of a row are joined by " | ", each row ends its line
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -84,6 +86,7 @@ class _HTMLText(HTMLParser):
         self.title = ""
         self._skip = 0
         self._in_title = False
+        self._cells = 0  # cells seen in the current table row
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag == "title":
@@ -92,14 +95,20 @@ class _HTMLText(HTMLParser):
             self._skip += 1
         elif tag in self._BLOCK:
             self.parts.append("\n")
+        elif tag == "tr":
+            self._cells = 0
+        elif tag in self._CELL:
+            self.parts.append(" | " if self._cells else "")
+            self._cells += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
         elif tag in self._SKIP:
             self._skip = max(0, self._skip - 1)
-        elif tag in self._BLOCK:
+        elif tag in self._BLOCK or tag == "tr":
             self.parts.append("\n")
+            self._cells = 0
 
     def handle_data(self, data: str) -> None:
         if self._in_title:

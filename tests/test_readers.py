@@ -34,3 +34,12 @@ def test_records_do_not_share_their_metadata():
     a, b = Record("a", "x"), Record("b", "y")
     a.metadata["k"] = 1
     assert b.metadata == {} and Record("c", "z").metadata == {}
+
+
+def test_html_tables_keep_cell_and_row_boundaries():
+    page = (b"<h2>Harbours</h2><table><tr><th>Town</th><th>Boats</th></tr><tr><td>Asilah</td><td>120</td></tr>"
+            b"<tr><td>Larache</td><td><b>95</b> (2024)</td></tr></table><p>After the table.</p>")
+    [r] = read_html(page, "s")
+    assert r.text == "Harbours\n\nTown | Boats\nAsilah | 120\nLarache | 95 (2024)\n\nAfter the table."
+    [inline] = read_html(b"<p>The <b>harbour</b> of <i>Asilah</i>.</p>", "s")
+    assert inline.text == "The harbour of Asilah."  # inline tags still join words as written
