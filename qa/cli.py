@@ -9,17 +9,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
+from . import config
 from .answer.generators import ENV as GENERATOR_ENV
 from .answer.generators import Generator, GeneratorSettings, get_generator
 from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
+from .cli_settings import LOG_LEVELS, answer_settings, check_index_settings, index_settings_given, resolve
 from .embed import DEFAULT_EMBEDDER
 from .index import store
 from .ingest import RUNNERS, IngestReport, get_runner
@@ -104,43 +105,26 @@ def _report(report: IngestReport) -> None:
         click.echo(f"skipped {s.path}: {s.reason}", err=True)
 
 
-NEW_INDEX_FLAGS = {"max_tokens": "--max-tokens", "overlap": "--overlap", "passage_vectors": "--passage-vectors",
-                   "ann": "--ann"}
-
-
-def given_flags(ctx: click.Context, names: Iterable[str]) -> dict[str, Any]:
-    """The options among ``names`` that the user set (command line or environment), not defaults."""
-    defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
-    return {n: ctx.params[n] for n in names if n in ctx.params and ctx.get_parameter_source(n) not in defaults}
-
-
-def check_index_settings(assistant: Assistant, given: dict[str, Any]) -> None:
-    """Refuse new-index flags (chunking, ANN kind) that differ from what an existing index was built with:
-    they cannot apply to it, and ignoring them silently would report settings that were never used."""
-    chunking = assistant.index.chunking
-    built = {"max_tokens": chunking.max_tokens, "overlap": chunking.overlap_tokens,
-             "passage_vectors": chunking.passage_vectors,
-             "ann": assistant.index.snapshot.manifest.get("ann_request", "auto")}
-    differ = {n: v for n, v in given.items() if str(v) != str(built[n])}
-    if differ:
-        shown = ", ".join(f"{NEW_INDEX_FLAGS[n]} {v} (it has {built[n]})" for n, v in differ.items())
-        flags = " ".join(f"{NEW_INDEX_FLAGS[n]} {v}" for n, v in differ.items())
-        raise ValueError(f"the index at {assistant.index.folder} was built with other settings: {shown}. These "
-                         f"flags only shape a new index: drop them, or rebuild into a new folder with "
-                         f"`qa ingest PATH... --index NEW_DIR {flags}`")
-
-
-def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: Generator | None = None) -> Assistant:
+def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: Generator | None = None,
+                   cfg: config.Config | None = None) -> Assistant:
+    settings = answer_settings(cfg)
     if not (build_from_seeds and SEEDS.is_dir() and store.live_generation(index_dir) is None):
-        return Assistant.open(index_dir, generator=generator)
+        return Assistant.open(index_dir, generator=generator, answer_settings=settings)
     click.echo(f"No index at {index_dir} yet: building one from {SEEDS}/ ...", err=True)
-    return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"), generator=generator)
+    return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"), generator=generator,
+                           answer_settings=settings)
 
 
 @click.group(cls=DomainErrors)
 @click.version_option(package_name="qa-bilingual")
-def main() -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="QA_CONFIG", help="Settings file (default: qa.toml in the index folder, if any).")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default=None,
+              help="Log to stderr at this level (default: log.level of the settings, warning).")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, log_level: str | None) -> None:
     """Ask questions about your Arabic and English documents, offline, with cited answers."""
+    ctx.obj = {"config_file": config_file, "log_level": log_level}
 
 
 @main.command()
@@ -165,14 +149,15 @@ def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: 
            passage_vectors: str, ann: str, max_file_mb: float, runner: str, ray_address: str | None,
            workers: int | None) -> None:
     """Add files and folders (.txt .md .html .pdf .docx .json .jsonl) to the index."""
-    chunking = ChunkSettings(max_tokens, overlap, passage_vectors)
+    cfg = resolve(index_dir)
+    chunking = ChunkSettings(**cfg.section("chunking"))
     if ray_address and runner != "ray":
         raise ValueError("--ray-address goes with --runner ray; add --runner ray")
     options = {"workers": workers, **({"address": ray_address} if runner == "ray" else {})}
     chosen = get_runner(runner, **options)
-    assistant = Assistant.create_or_open(index_dir, embedder, chunking, ann,
-                                         max_bytes=int(max_file_mb * 1e6))
-    check_index_settings(assistant, given_flags(click.get_current_context(), NEW_INDEX_FLAGS))
+    assistant = Assistant.create_or_open(index_dir, cfg.get("index.embedder"), chunking, cfg.get("index.ann"),
+                                         max_bytes=int(cfg.get("limits.max_file_mb") * 1e6))
+    check_index_settings(assistant, index_settings_given(cfg))
     _report(assistant.add(paths, progress=_progress("embedding"), runner=chosen))
 
 
@@ -210,10 +195,12 @@ def ask(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids
 
     With a generator, the model's draft is printed on stderr as it streams; the verified answer
     (only the sentences its sources support) follows on stdout."""
+    cfg = resolve(index_dir)
     generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
-    assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator)
+    assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator, cfg=cfg)
     answer = None
-    for item in assistant.ask_stream(question, k=k, mode=mode, langs=tuple(langs) or None,
+    for item in assistant.ask_stream(question, k=cfg.get("answer.k"), mode=cfg.get("answer.mode"),
+                                     langs=tuple(langs) or None,
                                      doc_ids=tuple(doc_ids) or None, mmr=mmr):
         if isinstance(item, Answer):
             answer = item
@@ -234,8 +221,10 @@ def ask(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids
 def search(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids: tuple,
            mmr: float | None, as_json: bool) -> None:
     """Show the passages that best match a question."""
-    hits = open_assistant(index_dir, build_from_seeds=True).search(
-        question, k=k, mode=mode, langs=tuple(langs) or None, doc_ids=tuple(doc_ids) or None, mmr=mmr)
+    cfg = resolve(index_dir)
+    hits = open_assistant(index_dir, build_from_seeds=True, cfg=cfg).search(
+        question, k=cfg.get("answer.k"), mode=cfg.get("answer.mode"), langs=tuple(langs) or None,
+        doc_ids=tuple(doc_ids) or None, mmr=mmr)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
     for h in [] if as_json else hits:
@@ -270,13 +259,18 @@ def remove(doc: str, index_dir: Path) -> None:
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(index_dir: Path, as_json: bool) -> None:
-    """Index statistics: model, documents, chunks, size on disk."""
+    """Index statistics (model, documents, chunks, size on disk) and the settings in force."""
+    cfg = resolve(index_dir)
     stats = Assistant.open(index_dir).info()
     if as_json:
+        stats["settings"] = {k: {"value": v, "source": src} for k, v, src in cfg.rows()}
         click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
         return
     for key, value in stats.items():
         click.echo(f"{key:20} {value}")
+    click.echo("\nsettings (value, where it comes from):")
+    for key, value, src in cfg.rows():
+        click.echo(f"  {key:26} {value!s:12} {src}")
 
 
 @main.command(name="eval")
@@ -313,11 +307,13 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
         click.echo(f"skipped {qid}: {why}", err=True)
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
+    cfg = resolve(index_dir)
     if index_dir is not None and store.live_generation(index_dir) is not None:
-        check_index_settings(Assistant.open(index_dir), given_flags(click.get_current_context(), NEW_INDEX_FLAGS))
-    config = EvalConfig(k, mode, embedder, limit, seed, ChunkSettings(max_tokens, overlap, passage_vectors))
+        check_index_settings(Assistant.open(index_dir), index_settings_given(cfg))
+    run_config = EvalConfig(cfg.get("answer.k"), cfg.get("answer.mode"), cfg.get("index.embedder"), limit, seed,
+                            ChunkSettings(**cfg.section("chunking")))
     generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
-    result = evaluate(dataset, index_dir, config,
+    result = evaluate(dataset, index_dir, run_config,
                       progress=None if as_json else _progress("questions", unit="question"), generator=generator)
     if out_dir:
         report.write(result, out_dir, "qa eval " + " ".join(sys.argv[2:]), dataset.skipped)
@@ -344,9 +340,12 @@ def serve(index_dir: Path, host: str, port: int, max_upload_mb: float, token: st
     The generator is fixed here: a request can ask for it or for the extractive answer only."""
     from ui.server import serve as run
 
+    cfg = resolve(index_dir)
     generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
-    assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator)
-    run(assistant, host=host, port=port, max_upload_bytes=int(max_upload_mb * 1e6), token=token)
+    assistant = open_assistant(index_dir, build_from_seeds=True, generator=generator, cfg=cfg)
+    run(assistant, host=cfg.get("server.host"), port=cfg.get("server.port"),
+        max_upload_bytes=int(cfg.get("limits.max_upload_mb") * 1e6), token=token,
+        log_questions=cfg.get("log.questions"))
 
 
 if __name__ == "__main__":

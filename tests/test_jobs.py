@@ -111,7 +111,7 @@ def test_job_outcomes_progress_and_eta():
                                                                                    ("c.pdf", "no text layer")]))
     assert [(f.status, f.reason) for f in job.files] == [("added", None), ("unchanged", None),
                                                          ("skipped", "same name"), ("skipped", "no text layer")]
-    assert job.eta_seconds() is None and job.finished_event.is_set()
+    assert job.eta_seconds() is None and job.finished is not None
 
 
 def test_public_messages_carry_no_server_paths(library):

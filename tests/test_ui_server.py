@@ -408,3 +408,28 @@ def test_ask_gives_the_pdf_page_of_a_citation(tmp_path):
     with running_server(create_app(assistant)) as url, httpx.Client(base_url=url, timeout=60) as c:
         a = c.post("/api/ask", json={"question": "How many fishing boats did the harbour host in August?"}).json()
     assert "318" in a["text"] and a["citations"][0]["page"] == 2
+
+
+def test_one_log_line_per_api_request_without_the_question(client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="qa.http")
+    question = "How many participants attended the forum?"
+    client.post("/api/ask", json={"question": question})
+    client.get("/api/nothing")
+    lines = [r.getMessage() for r in caplog.records if r.name == "qa.http"]
+    assert any(line.startswith("POST /api/ask 200 ") and line.endswith(" ms") for line in lines), lines
+    assert any(line.startswith("GET /api/nothing 404 ") for line in lines)
+    assert not any(question in line for line in lines)  # no question text unless log.questions is on
+
+
+def test_job_events_are_logged(client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="qa.jobs")
+    r = upload(client, ("logged.txt", b"Logged\n\nThe kasbah of Tiznit has 5 gates.\n"))
+    job = r.json()
+    events = [r.getMessage() for r in caplog.records if r.name == "qa.jobs"]
+    assert [e.split(":")[0] for e in events] == [f"job {job['id']} queued", f"job {job['id']} started",
+                                                 f"job {job['id']} done"], events
+    assert client.delete(f"/api/documents/{job['result']['documents'][0]['id']}").status_code == 200

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from qa.assistant import MAX_QUESTION_CHARS
 from . import sse
 from .library import IngestResult, Library
 
+log = logging.getLogger("qa.http")
 Mode = Literal["hybrid", "dense", "bm25"]
 Lang = Literal["ar", "en"]
 MAX_FILES = 20
@@ -238,9 +240,11 @@ router = APIRouter(prefix="/api", dependencies=[Depends(authorised)], responses=
 
 @router.post("/ask", response_model=AnswerOut, dependencies=[Depends(require_json)], tags=["questions"],
              responses=sse.OPENAPI)
-def ask(body: AskRequest, library: LibraryDep) -> Any:
+def ask(body: AskRequest, library: LibraryDep, request: Request) -> Any:
     """A cited answer (or an abstention in the question's language) with its passages and timings;
     with ``"stream": true``, Server-Sent Events (``delta`` ... then ``answer``)."""
+    if getattr(request.app.state, "log_questions", False):
+        log.info("question: %r", body.question)
     history = [t.model_dump() for t in body.history]
     items = library.assistant.ask_stream(body.question, history=history, generator=body.generator, **body.options())
     if not body.stream:

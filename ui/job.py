@@ -68,7 +68,8 @@ class Job:
         return sum(f.status != "queued" for f in self.files)
 
     def finish(self, state: str, result: IngestResult | None = None, message: str | None = None) -> None:
-        """Enter a final state; each queued file gets its outcome from ``result`` (else "not added")."""
+        """Enter a final state; each queued file gets its outcome from ``result`` (else "not added").
+        The queue sets ``finished_event`` once the final event is logged, so a waiter sees it."""
         self.state, self.result, self.message, self.finished = state, result, message, time.time()
         outcomes: dict[str, list[tuple[str, str | None]]] = {}
         if result is not None:
@@ -81,7 +82,6 @@ class Job:
         for f in self.files:
             if f.status == "queued":
                 f.status, f.reason = (outcomes.get(f.file) or [("not added", None)]).pop(0)
-        self.finished_event.set()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the API and the Documents tab."""

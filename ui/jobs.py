@@ -62,6 +62,7 @@ class JobQueue:
         if not files:
             job.finish("done", IngestResult(skipped=list(refused)))
             self._emit(job, "done")
+            job.finished_event.set()
             return job
         with self._lock:
             self._queue.put(job)
@@ -80,11 +81,14 @@ class JobQueue:
         """Ask a job to stop; a queued job is dropped at once, a running one at its next batch."""
         job = self.get(job_id)
         with self._lock:
-            if job.state == "queued":
+            dropped = job.state == "queued"
+            if dropped:
                 job.finish("cancelled")
             elif job.state == "running":
                 job.cancel_requested = True
-        self._emit(job, "cancel")
+        self._emit(job, "cancelled" if dropped else "cancel")
+        if dropped:
+            job.finished_event.set()
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
@@ -116,6 +120,7 @@ class JobQueue:
             self._emit(job, "started")
             self._execute(job)
             self._emit(job, job.state)
+            job.finished_event.set()
 
     def _execute(self, job: Job) -> None:
         """Run one job to its end state: done, cancelled or failed (the log has the failure's details)."""

@@ -34,6 +34,7 @@ from qa.text import detect_language
 from . import api, api_jobs, apidocs, app, documents_html, render, viewer
 from .jobs import JobQueue
 from .library import DEFAULT_MAX_UPLOAD_BYTES, Library
+from .logs import RequestLog
 from .security import OriginGuard, is_local_name, is_loopback
 
 __all__ = ["check_exposure", "create_app", "is_local_name", "is_loopback", "serve"]
@@ -106,7 +107,7 @@ def _install_error_handlers(fastapi_app: FastAPI) -> None:
 
 
 def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-               token: str | None = None) -> FastAPI:
+               token: str | None = None, log_questions: bool = False) -> FastAPI:
     """The API under /api (docs at /docs) and the web chat at /, over ``assistant``."""
     token = token or None
     library = Library(assistant, max_upload_bytes)
@@ -127,7 +128,7 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
     )
     _install_error_handlers(fastapi_app)
     fastapi_app.state.library, fastapi_app.state.token = library, token  # read by api's dependencies
-    fastapi_app.state.jobs = jobs
+    fastapi_app.state.jobs, fastapi_app.state.log_questions = jobs, log_questions
     fastapi_app.include_router(api.router)
     fastapi_app.include_router(api_jobs.router)
     fastapi_app.include_router(api.fallback)
@@ -136,6 +137,7 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
     fastapi_app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT,
                                upload_limit=api.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
     fastapi_app.add_middleware(OriginGuard, local_only=token is None)
+    fastapi_app.add_middleware(RequestLog)  # outermost: refusals are logged too
     mounted = gr.mount_gradio_app(
         fastapi_app, app.build(library, jobs), path="/", auth=(USER, token) if token else None,
         auth_message="Sign in with user name qa and the server's token as the password.",
@@ -161,10 +163,11 @@ def _warm_up(assistant: Assistant) -> None:
 
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
-          max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, token: str | None = None) -> None:
+          max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, token: str | None = None,
+          log_questions: bool = False) -> None:
     """Run the web chat and the API until interrupted (blocks)."""
     check_exposure(host, token)
-    fastapi_app = create_app(assistant, max_upload_bytes=max_upload_bytes, token=token)
+    fastapi_app = create_app(assistant, max_upload_bytes=max_upload_bytes, token=token, log_questions=log_questions)
     threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     print(f"qa: web chat on http://{shown}:{port}/  ·  API docs on http://{shown}:{port}/docs"
