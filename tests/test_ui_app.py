@@ -33,6 +33,9 @@ def library(tmp_path_factory):
     ('we<i>rd:|?*".json', "we_i_rd_.json"),
     ("تقرير المنتدى.DOCX", "تقرير المنتدى.docx"),
     ("x" * 300 + ".jsonl", "x" * 94 + ".jsonl"),
+    ("con.txt", "con_.txt"),  # Windows device names, from pathvalidate: the uploads folder may be copied there
+    ("NUL.md", "NUL_.md"),
+    ("lpt9.pdf", "lpt9_.pdf"),
 ])
 def test_safe_names(given, safe):
     assert safe_name(given) == safe

@@ -3,7 +3,10 @@
 ``safe_name`` turns any name a browser or client sends into one that is safe to create inside the
 uploads folder (no directories, no ``..``, no control characters, a capped length in characters and
 UTF-8 bytes, the suffix kept); ``check_upload`` refuses an unsupported type, an empty file or one
-over the limit with the HTTP status to answer. Out of scope: storing (``library``).
+over the limit with the HTTP status to answer. pathvalidate alone was measured on the hostile names
+of tests/test_reliability_access.py and is not enough (it keeps "..", leading dots, U+202E and
+full-width slashes); it is used after our rules for what they miss: Windows device names ("con.txt"
+becomes "con_.txt"). Out of scope: storing (``library``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+
+from pathvalidate import sanitize_filename
 
 from qa.load import READERS
 
@@ -43,7 +48,9 @@ def safe_name(name: str) -> str:
         stem, suffix = name, ""
     suffix = suffix.lower()[:10]
     stem = _fit(stem.strip(" .").replace("..", "_"), f".{suffix}").strip(" .") or "upload"
-    return f"{stem}.{suffix}" if suffix else stem
+    # pathvalidate adds what the rules above miss: reserved device names (con, nul, com1, lpt9...).
+    return sanitize_filename(f"{stem}.{suffix}" if suffix else stem, platform="universal",
+                             max_len=255) or "upload"
 
 
 def _fit(stem: str, tail: str) -> str:
