@@ -59,3 +59,35 @@ def test_abstention_precision_recall():
 def test_percentile_interpolates():
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([5], 95) == 5 and percentile([], 50) == 0
+
+
+def test_retrieval_metrics_agree_with_trec_eval_on_the_same_runs():
+    """recall@k, MRR@10 and nDCG@10 of qa.metrics against pytrec_eval (trec_eval's C code) on 300 random runs
+    with graded relevance. Our recall@k divides by min(|relevant|, k) (a capped recall, as BEIR reports):
+    it equals trec_eval's recall.k times |relevant| / min(|relevant|, k)."""
+    import random
+
+    import pytrec_eval
+
+    from qa.metrics import mrr_at, ndcg_at, recall_at
+
+    rng = random.Random(9)
+    qrels, runs = {}, {}
+    for q in range(300):
+        docs = [f"d{i}" for i in range(40)]
+        qrels[f"q{q}"] = {d: rng.choice([1, 2, 3]) for d in rng.sample(docs, rng.randint(1, 12))}
+        ranked = rng.sample(docs, rng.randint(1, 30))
+        runs[f"q{q}"] = {d: float(len(ranked) - i) for i, d in enumerate(ranked)}  # distinct scores: no ties
+    measures = {"recall.1", "recall.5", "recall.10", "ndcg_cut.10"}
+    trec = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
+    top10 = {q: dict(sorted(r.items(), key=lambda kv: -kv[1])[:10]) for q, r in runs.items()}
+    trec_rr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+    for q, run in runs.items():
+        ranked = sorted(run, key=lambda d: -run[d])
+        relevant = set(qrels[q])
+        for k in (1, 5, 10):
+            expected = trec[q][f"recall_{k}"] * len(relevant) / min(len(relevant), k)
+            assert recall_at(ranked, relevant, k) == pytest.approx(expected, abs=1e-9), (q, k)
+        assert mrr_at(ranked, relevant, 10) == pytest.approx(trec_rr[q]["recip_rank"], abs=1e-9), q
+        assert ndcg_at(ranked, {d: float(g) for d, g in qrels[q].items()}, 10) == pytest.approx(
+            trec[q]["ndcg_cut_10"], abs=1e-9), q
