@@ -136,6 +136,17 @@ def test_ask_with_history_options_and_abstention(client):
     a = r.json()
     assert r.status_code == 200 and len(a["passages"]) == 3 and {p["chunk"]["lang"] for p in a["passages"]} == {"ar"}
     assert not a["abstained"] and "40 بلدا" in a["text"]  # the follow-up found the countries sentence
+    # Another document with countries: the same follow-up now depends on the history (fails without it).
+    cup = upload(client, ("cup.txt", b"The Tangier Youth Cup\n\nThe Tangier youth cup of 2024 brought together "
+                                     b"teams from 12 countries.\n")).json()["result"]["documents"][0]
+    try:
+        for previous, expected in (("Tell me about the Tangier youth cup", "12 countries"),
+                                   ("Tell me about the Marrakech Security Forum", "40 بلدا")):
+            r = client.post("/api/ask", json={"question": "and how many countries?", "mode": "dense", "history": [
+                {"role": "user", "content": previous}, {"role": "assistant", "content": "..."}]})
+            assert expected in r.json()["text"], (previous, r.json()["text"])
+    finally:
+        assert client.delete(f"/api/documents/{cup['id']}").status_code == 200
     r = client.post("/api/ask", json={"question": "Who won the 2018 World Cup?"})
     assert r.status_code == 200
     a = r.json()
