@@ -54,6 +54,17 @@ def test_a_streamed_answer_is_deltas_then_the_verified_answer(served):
     assert answer["generator"] == fake.spec() and "150" in answer["citations"][0]["sentence"]
 
 
+def test_the_streamed_answer_carries_no_server_path(served, seed_assistant):
+    url, _ = served
+    with httpx.stream("POST", f"{url}/api/ask", json={**QUESTION, "stream": True}, timeout=60) as r:
+        answer = _events(r.read().decode("utf-8"))[-1][1]
+    plain = httpx.post(f"{url}/api/ask", json=QUESTION, timeout=60).json()
+    paths = [c["path"] for c in answer["citations"]] + [h["chunk"]["path"] for h in answer["passages"]]
+    assert paths and all(not p.startswith("/") for p in paths), paths
+    assert [c["path"] for c in answer["citations"]] == [c["path"] for c in plain["citations"]]
+    assert str(seed_assistant.index.folder.resolve().parent) not in json.dumps(answer)
+
+
 def test_a_request_chooses_extractive_or_the_configured_generator_never_a_new_address(served):
     url, fake = served
     before = len(fake.requests)

@@ -251,8 +251,8 @@ def ask(body: AskRequest, library: LibraryDep, request: Request) -> Any:
         *_, answer = items
         return library.public_answer(answer.to_dict())  # no server path leaves the server
     first = next(items)  # errors in the request (400) surface here, before the stream starts
-    return StreamingResponse(sse.events(itertools.chain([first], items)), media_type=sse.MEDIA_TYPE,
-                             headers=sse.HEADERS)
+    stream = sse.events(itertools.chain([first], items), library.public_answer)  # public paths here too
+    return StreamingResponse(stream, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
 
 
 @router.post("/search", response_model=SearchOut, dependencies=[Depends(require_json)], tags=["questions"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from qa import Answer
@@ -31,11 +31,16 @@ def event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def events(items: Iterator[str | Answer]) -> Iterator[str]:
-    """The answer's items as events; a crash mid-stream becomes an ``error`` event, not a cut stream."""
+def events(items: Iterator[str | Answer],
+           public: Callable[[dict[str, Any]], dict[str, Any]] = lambda answer: answer) -> Iterator[str]:
+    """The answer's items as events, the final ``Answer`` passed through ``public`` (the server makes its
+    paths public there); a crash mid-stream becomes an ``error`` event, not a cut stream."""
     try:
         for item in items:
-            yield event("answer", item.to_dict()) if isinstance(item, Answer) else event("delta", {"text": item})
+            if isinstance(item, Answer):
+                yield event("answer", public(item.to_dict()))
+            else:
+                yield event("delta", {"text": item})
     except Exception:
         log.exception("unhandled error while streaming an answer")
         yield event("error", {"message": "internal error; the server log has the details"})
