@@ -214,8 +214,8 @@ def test_chat_callbacks_keep_the_conversation_in_the_store(library):
     try:
         answers = {}
         for topic in ("Tell me about the Marrakech Security Forum", "Tell me about the Rabat marathon"):
-            first = chat.ask(a, topic, 5, "hybrid", "all", None, None)[2]
-            then = chat.ask(a, "how many participants?", 5, "hybrid", "all", None, first)[2]
+            first = _last(chat.ask(a, topic, 5, "hybrid", "all", None, None))[2]
+            then = _last(chat.ask(a, "how many participants?", 5, "hybrid", "all", None, first))[2]
             answers[topic] = conversations.turns(then)[-1]["answer"]["text"]
         assert "150" in answers["Tell me about the Marrakech Security Forum"], answers
         assert "900" in answers["Tell me about the Rabat marathon"], answers

@@ -44,6 +44,11 @@ class SlowAssistant:
             time.sleep(6)
         return self._assistant.ask(question, *args, **kw)
 
+    def ask_stream(self, question, *args, **kw):  # the web chat's way in (ui.chat.answer_stream)
+        if question.startswith(SLOW):
+            time.sleep(6)
+        return self._assistant.ask_stream(question, *args, **kw)
+
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
