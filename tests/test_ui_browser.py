@@ -42,8 +42,9 @@ def browser():
         if os.environ.get("QA_REQUIRE_BROWSER") == "1":
             pytest.fail(f"Chromium is required (QA_REQUIRE_BROWSER=1) but {CHROMIUM} is missing")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT)  # its default (5 s) is shorter than a page load at load 18
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -59,7 +60,7 @@ def page(browser, base):
     hosts: set[str] = set()
     pg.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url.split(":")[0]))
     pg.goto(base)
-    pg.locator("#qa-input textarea").wait_for()
+    pg.locator("#qa-input textarea:not([disabled])").wait_for()  # enabled once the saved chat is restored
     yield pg
     context.close()
     assert hosts <= {"127.0.0.1", "data", "blob"}, f"the page contacted other hosts: {hosts}"
@@ -155,7 +156,7 @@ def test_sessions_have_their_own_conversations(browser, base, page):
 
     other = browser.new_page(viewport={"width": 1366, "height": 900})
     other.goto(base)
-    other.locator("#qa-input textarea").wait_for()
+    other.locator("#qa-input textarea:not([disabled])").wait_for()
     other.locator("#qa-mode").get_by_text("bm25").click()  # settings are per session too
     ask(page, "How many participants attended the forum?", 1)
     ask(other, "ما هو شعار المنتدى؟", 1)

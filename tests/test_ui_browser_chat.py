@@ -7,6 +7,7 @@ With QA_SCREENSHOTS=1 the phone screenshots are saved under docs/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import time
@@ -18,7 +19,7 @@ import ui  # noqa: F401 - first: sets the environment that keeps Gradio from pho
 from tests.conftest import SEEDS
 from tests.test_pdf import harbour_pdf
 from tests.test_ui_browser import ARGS, CHROMIUM, TIMEOUT, shot
-from tests.test_ui_server import running_server
+from tests.test_ui_server import running_server, seed_index
 from ui import render
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
@@ -66,8 +67,9 @@ def base(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT)  # its default (5 s) is shorter than a page load at load 18
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -100,7 +102,7 @@ def chat_page(browser, base, viewport):
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     page.goto(base)
-    page.locator("#qa-input textarea").wait_for()
+    page.locator("#qa-input textarea:not([disabled])").wait_for()  # enabled once the saved chat is restored
     return context, page
 
 
@@ -375,3 +377,39 @@ def test_open_the_source_in_the_viewer_with_the_pdf_page(desktop, browser, base)
         assert not context.blocked
         shot(viewer, f"viewer-{viewport['width']}.png")
         context.close()
+
+
+class LateStreamClose:
+    """ASGI wrapper: Gradio's ``close_stream`` message reaches the page ``delay`` seconds late, as on a
+    loaded machine where the page reads the reply to its next request first."""
+
+    def __init__(self, app, delay: float):
+        self.app, self.delay = app, delay
+
+    async def __call__(self, scope, receive, send):
+        async def late_send(message):
+            if message["type"] == "http.response.body" and b'"close_stream"' in message.get("body", b""):
+                await asyncio.sleep(self.delay)
+            await send(message)
+
+        return await self.app(scope, receive, late_send)
+
+
+@pytest.fixture(scope="module")
+def late_base(tmp_path_factory):
+    from ui.server import create_app
+
+    app = create_app(seed_index(tmp_path_factory.mktemp("ui-late")))
+    with running_server(LateStreamClose(app, 1.5)) as url:
+        yield url
+
+
+def test_answers_arrive_when_the_event_stream_closes_late(browser, late_base):
+    """Gradio's client lost the reply to a question sent as an earlier event's stream closed: the first
+    question while the page's load events ended, a follow-up sent as soon as an answer shows."""
+    from playwright.sync_api import expect
+
+    context, page = chat_page(browser, late_base, DESKTOP)
+    expect(ask(page, "How many participants attended the forum?", 1)).to_contain_text("150")
+    expect(ask(page, "Who organised the forum?", 2)).to_contain_text("[1]")
+    context.close()

@@ -47,6 +47,7 @@ class ChatView(NamedTuple):
     new: Any
     history: Any
     scope: Any
+    resume: Any
 
 
 def settings_of(k: float, mode: str, lang: str, doc_ids: list[str] | None) -> dict[str, Any]:
@@ -135,6 +136,15 @@ def regenerate(assistant: Assistant, k: float, mode: str, lang: str, doc_ids: li
         yield respond(convs.add_turn(store, last["question"], settings, answer))
 
 
+def resume_stream() -> None:
+    """A queued no-op that the page sends while an answer is overdue (``static/chat.js``).
+
+    Gradio's client loses the reply to an event sent just as the event stream of an earlier event
+    closes: it sees the stream still open, so it opens none, and the reply waits on the server.
+    Any new queued event makes it open a stream, which delivers what was waiting.
+    """
+
+
 def scope_choices(assistant: Assistant) -> list[tuple[str, str]]:
     docs = sorted(assistant.documents(), key=lambda d: d.get("added", ""), reverse=True)
     return [(f"{d['title'][:60]} · {Path(d['path']).name}", d["id"]) for d in docs]
@@ -203,10 +213,11 @@ def layout(store: Any, history: Any) -> ChatView:
                 stop = gr.Button("Stop", variant="stop", elem_id="qa-stop", scale=0, min_width=70)
                 regenerate_btn = gr.Button("Regenerate", elem_id="qa-regenerate", scale=0, min_width=70,
                                            elem_classes=["qa-hidden-control"])
+                resume = gr.Button("Resume", elem_id="qa-resume", elem_classes=["qa-hidden-control"])
         with gr.Column(scale=2, min_width=320, elem_id="qa-sources-col"):
             gr.HTML('<h3 class="qa-panel-title">Sources · المصادر</h3>', js_on_load=None)
             panel = gr.HTML(sources.panel_html([]), elem_id="qa-sources", js_on_load=None)
-    return ChatView(store, log, panel, question, send, stop, regenerate_btn, new, history, scope)
+    return ChatView(store, log, panel, question, send, stop, regenerate_btn, new, history, scope, resume)
 
 
 def wire(assistant: Assistant, view: ChatView, k: Any, mode: Any, lang: Any, demo: gr.Blocks) -> None:
@@ -226,6 +237,7 @@ def wire(assistant: Assistant, view: ChatView, k: Any, mode: Any, lang: Any, dem
                                   api_visibility="private", concurrency_limit=4, **busy)
     again.then(**idle)
     view.stop.click(None, cancels=[*asks, again], js=IDLE_JS, api_visibility="private")
+    view.resume.click(resume_stream, api_visibility="private", show_progress="hidden", concurrency_limit=None)
     view.new.click(partial(new_chat, assistant), inputs=view.store, outputs=[*outputs, view.scope],
                    api_visibility="private", queue=False)
     view.history.input(partial(open_conversation, assistant), inputs=[view.history, view.store],

@@ -167,6 +167,9 @@ def layout(library: Library) -> DocumentsTab:
 def wire(library: Library, jobs: JobQueue, tab: DocumentsTab, status_box: Any, demo: gr.Blocks) -> None:
     """Connect the tab's events (and the status line they update)."""
     quiet: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    # Reads run outside the queue: a queued event that ends as the page's first question is sent
+    # can make Gradio's client lose that question's answer (chat.resume_stream).
+    unqueued = {**quiet, "queue": False}
     views = partial(doc_views, library)
     tab.files.upload(partial(upload, jobs), inputs=[tab.files, tab.job_ids],
                      outputs=[tab.report, tab.job_ids, tab.timer, tab.files, tab.cancel_btn], **quiet)
@@ -180,6 +183,6 @@ def wire(library: Library, jobs: JobQueue, tab: DocumentsTab, status_box: Any, d
                           outputs=[tab.table, tab.doc, tab.report, tab.confirm_row], concurrency_limit=1,
                           **quiet).then(partial(status, library), outputs=status_box, **quiet)
     tab.keep_btn.click(keep, outputs=tab.confirm_row, **quiet)
-    tab.doc.change(keep, outputs=tab.confirm_row, **quiet)  # the question named the previous choice
-    tab.tab.select(views, outputs=[tab.table, tab.doc, status_box], **quiet)
-    demo.load(views, outputs=[tab.table, tab.doc, status_box], **quiet)
+    tab.doc.change(keep, outputs=tab.confirm_row, **unqueued)  # the question named the previous choice
+    tab.tab.select(views, outputs=[tab.table, tab.doc, status_box], **unqueued)
+    demo.load(views, outputs=[tab.table, tab.doc, status_box], **unqueued)

@@ -131,6 +131,58 @@
     if (!narrow() && (!document.activeElement || document.activeElement === document.body)) t.focus();
   };
 
+  // Gradio's client can lose the reply to an event sent just as the event stream of an earlier one
+  // closes: it takes the stream for open and opens none, so the reply waits on the server. The page
+  // watches the queue's traffic (a copy of each response): while an event it joined has not completed
+  // and no stream is open, it sends a queued no-op (chat.resume_stream), which opens a stream that
+  // delivers what was waiting. At most 20 tries until nothing waits (a reply the server lost must not
+  // keep the page sending no-ops); an event waiting for 10 minutes is given up.
+  const waiting = new Map();  // event id -> when it was joined
+  let streams = 0, tries = 0;
+  const resumeIfStuck = () => setTimeout(() => {
+    for (const [id, since] of waiting) if (Date.now() - since > 600000) waiting.delete(id);
+    if (!waiting.size) tries = 0;
+    if (!waiting.size || streams > 0 || tries >= 20) return;
+    const resume = button('qa-resume');
+    if (resume) { tries += 1; resume.click(); }
+  }, 400);
+  const watchStream = async (response) => {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, {stream: true});
+        const lines = buffer.split('\n');
+        buffer = lines.pop();
+        for (const line of lines) {
+          if (!line.startsWith('data:')) continue;
+          try {
+            const m = JSON.parse(line.slice(5));
+            if (m.msg === 'process_completed') waiting.delete(m.event_id);
+          } catch (e) { /* a heartbeat or a partial line */ }
+        }
+      }
+    } catch (e) { /* aborted by the client: the stream is closed */ }
+  };
+  const pageFetch = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : (input && input.url) || String(input);
+    const method = ((init && init.method) || (input && input.method) || 'GET').toUpperCase();
+    const stream = url.includes('/queue/data') && method === 'GET';
+    if (stream) streams += 1;
+    let response;
+    try { response = await pageFetch(input, init); } catch (e) { if (stream) { streams -= 1; resumeIfStuck(); } throw e; }
+    if (stream) {
+      watchStream(response.clone()).finally(() => { streams -= 1; resumeIfStuck(); });
+    } else if (url.includes('/queue/join')) {
+      response.clone().json().then((j) => { if (j && j.event_id) { waiting.set(j.event_id, Date.now()); resumeIfStuck(); } }, () => {});
+    }
+    return response;
+  };
+
   autoDir();
   new MutationObserver(() => { autoDir(); onChatChange(); focusWhenReady(); }).observe(document.body, {childList: true, subtree: true});
 }
