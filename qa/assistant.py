@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .answer import AnswerSettings, calibration_for, candidates, compose, generated, verify
+from .answer import AnswerSettings, answer, generated, verify
 from .answer.generators import EXTRACTIVE, Generator, spec_of
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
@@ -188,14 +188,12 @@ class Assistant:
         t1 = time.perf_counter()
         if vector is None:
             vector = self.embedder.embed_queries([query])[0]
-        calibration = calibration_for(self.embedder_name, self.answer_settings)
-        ranked = candidates(hits, vector, question, query, lang, lambda h: snap.sentences_of(h.row),
-                            calibration, self.answer_settings)
-        answer = with_pages(compose(question, lang, hits, ranked, calibration.threshold, self.answer_settings), snap)
+        result = with_pages(answer(question, lang, hits, vector, query, lambda h: snap.sentences_of(h.row),
+                                   self.answer_settings, self.embedder_name), snap)
         t2 = time.perf_counter()
         timings = {"search_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2),
                    "total_ms": round((t2 - t0) * 1000, 2)}
-        return replace(answer, timings=timings)
+        return replace(result, timings=timings)
 
 
 def with_pages(answer: Answer, snap: Snapshot) -> Answer:

@@ -123,6 +123,11 @@ def _score_question(assistant: Assistant, gold: _Gold, q: Question, config: Eval
         record["cited_correct"] = [m.contains(s, q.answers) for s in cited]
         record["em"] = m.exact_match(cited[0], q.answers) if cited else 0.0
         record["f1"] = m.token_f1(cited[0], q.answers) if cited else 0.0
+        first = answer.citations[0] if answer.citations else None
+        if first is not None and first.answer_start is not None:  # the short answer, where one is marked
+            short = first.sentence[first.answer_start - first.start : first.answer_end - first.start]
+            record["short_answer"] = short
+            record["span_em"], record["span_f1"] = m.exact_match(short, q.answers), m.token_f1(short, q.answers)
     return record
 
 
@@ -184,6 +189,9 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
         "answer": {"contains": _mean(answerable, "contains"), "em": _mean(answerable, "em"),
                    "f1": _mean(answerable, "f1"),
                    "citation_precision": round(sum(cited) / len(cited), 4) if cited else 0.0},
+        # EM/F1 of the short answer on the questions where one was marked (``n`` of them)
+        "short_answer": {"n": sum("span_em" in r for r in answerable), "em": _mean(answerable, "span_em"),
+                         "f1": _mean(answerable, "span_f1")},
         "abstention": {k: round(v, 4) for k, v in m.abstention(
             [r["abstained"] for r in rows], [not r["answerable"] for r in rows]).items()},
         "latency_ms": {f"{op}_p{q}": round(m.percentile([r[f"{op}_ms"] for r in rows], q), 2)

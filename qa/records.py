@@ -94,7 +94,10 @@ class Hit:
 @dataclass(frozen=True)
 class Citation:
     """Where the ``[n]`` in an answer leads: the cited sentence and its passage (and, for a PDF,
-    the page the sentence starts on, counted from 1)."""
+    the page the sentence starts on, counted from 1).
+
+    ``answer_start``/``answer_end``, when set, are the document offsets of the short answer (a
+    number, date or name) inside the sentence; None where locating it would be a guess."""
 
     n: int
     doc_id: str
@@ -109,6 +112,8 @@ class Citation:
     passage_end: int
     score: float
     page: int | None = None
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

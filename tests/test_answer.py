@@ -1,8 +1,12 @@
 import numpy as np
+import pytest
 
 from qa.answer import AnswerSettings, Calibration, candidates, compose, message
 from qa.records import Chunk, Hit
 from qa.text import sentence_spans
+from tests.conftest import SEEDS
+
+SEED_TEXT = next(SEEDS.glob("*.txt")).read_text()
 
 TEXT = "Title line.\nThe bridge is 850 meters long. It opened in 2001 after four years."
 
@@ -108,3 +112,30 @@ def test_one_line_document_is_answered_and_a_heading_never_is(tmp_path):
     assert not answer.abstained
     assert all(not c.sentence.startswith("#") for c in answer.citations)
     assert "founded in 1998 by volunteers" in answer.citations[0].sentence.replace("\n", " ")
+
+
+@pytest.mark.parametrize("question", ["🔥🔥🔥", "???", "the", "  ؟  ", "في"])
+def test_a_question_with_nothing_to_look_for_asks_for_a_question(question):
+    from qa.answer import answer
+
+    got = answer(question, "en", [_hit()], QUERY, question, lambda h: _vectors(0.99, 0.9, 0.7), AnswerSettings())
+    assert got.abstained and got.text == message("ask", "en") and got.citations == ()
+
+
+def test_the_cross_lingual_note_only_when_every_cited_sentence_is_in_the_other_language():
+    en, ar = _hit("en"), Hit(rank=2, score=0.5, chunk=_hit("ar").chunk.__class__(**{
+        **_hit("ar").chunk.__dict__, "id": "c2", "doc_id": "d2"}), row=1)
+    ranked = candidates([en, ar], QUERY, "q", "q", "ar",
+                        lambda h: _vectors(0.5, 0.9, 0.6) if h.chunk.lang == "en" else _vectors(0.5, 0.94, 0.6), CAL,
+                        AnswerSettings())
+    both = compose("q", "ar", [en, ar], ranked, 0.8, AnswerSettings())
+    assert {c.lang for c in both.citations} == {"ar", "en"} and not both.cross_lingual
+
+
+def test_the_short_answer_is_marked_inside_the_cited_sentence(seed_assistant):
+    got = seed_assistant.ask("كم عدد المشاركين في المنتدى؟")
+    cit = got.citations[0]
+    assert cit.start <= cit.answer_start < cit.answer_end <= cit.end
+    assert SEED_TEXT[cit.answer_start : cit.answer_end] == "150 مشارك"
+    # in English the question names nothing of the Arabic sentence, which counts 150 people and 40 countries
+    assert seed_assistant.ask("How many participants attended the forum?").citations[0].answer_start is None

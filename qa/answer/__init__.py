@@ -9,11 +9,13 @@ from .extractive import (
     AnswerSettings,
     Calibration,
     Candidate,
+    answer,
     calibration_for,
     candidates,
     compose,
+    has_content,
     message,
 )
 
-__all__ = ["CALIBRATION", "AnswerSettings", "Calibration", "Candidate", "calibration_for", "candidates",
-           "compose", "message"]
+__all__ = ["CALIBRATION", "AnswerSettings", "Calibration", "Candidate", "answer", "calibration_for", "candidates",
+           "compose", "has_content", "message"]

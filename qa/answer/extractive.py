@@ -4,8 +4,11 @@ The sentences of the top passages are scored against the question with the vecto
 ingest time (no embedding at question time): cosine, plus a bonus for stemmed word overlap, plus
 a fixed shift for a sentence in the other language, minus a penalty when a "how many / when"
 question meets a sentence without a number. The best one to three sentences become the answer,
-each followed by ``[n]``. When the best evidence is below the embedder's calibrated threshold the
-answer abstains, in the question's language, and still lists the closest passages.
+each followed by ``[n]`` (a number, date or name that ``span`` locates without guessing is marked
+inside its sentence). When the best evidence is below the embedder's calibrated threshold the
+answer abstains, in the question's language, and still lists the closest passages. ``answer`` is
+the one entry point (the Assistant's extractive path, the generators' fallback and gate); a
+question with nothing to look for gets a request for a question.
 Out of scope: generating or translating text (no language model).
 """
 
@@ -20,9 +23,13 @@ import numpy as np
 from ..lexical import tokenize
 from ..records import Answer, Citation, Hit, Span
 from ..text import normalize
+from . import cues
+from .span import locate as locate_short_answer
 
 MESSAGES = {
     "abstain": {"en": "I could not find this in the documents.", "ar": "لم أجد الإجابة في الوثائق."},
+    "ask": {"en": "Please ask a question: there is nothing to look for in this one.",
+            "ar": "من فضلك اكتب سؤالا: لا يوجد في هذا النص ما أبحث عنه."},
     "cross": {"en": "The documents answer this in {source}:", "ar": "تجيب الوثائق عن هذا باللغة {source}:"},
 }
 LANGUAGE_NAMES = {"en": {"ar": "Arabic", "en": "English", "other": "another language"},
@@ -125,11 +132,14 @@ def candidates(hits: list[Hit], query: np.ndarray, question: str, context: str, 
     return sorted(out, key=lambda c: (-c.evidence, -c.overlap, c.hit.rank))
 
 
-def _citation(n: int, c: Candidate) -> Citation:
+def _citation(n: int, c: Candidate, question: str) -> Citation:
     ch = c.hit.chunk
+    sentence = ch.sentence_text(c.span)
+    short = locate_short_answer(question, cues.question_type(question), sentence, c.span.start)
     return Citation(n=n, doc_id=ch.doc_id, title=ch.title, path=ch.path, chunk_id=ch.id,
-                    lang=ch.lang, sentence=ch.sentence_text(c.span), start=c.span.start,
-                    end=c.span.end, passage_start=ch.start, passage_end=ch.end, score=round(c.cosine, 4))
+                    lang=ch.lang, sentence=sentence, start=c.span.start,
+                    end=c.span.end, passage_start=ch.start, passage_end=ch.end, score=round(c.cosine, 4),
+                    answer_start=short[0] if short else None, answer_end=short[1] if short else None)
 
 
 def compose(question: str, lang: str, hits: list[Hit], ranked: list[Candidate],
@@ -142,13 +152,36 @@ def compose(question: str, lang: str, hits: list[Hit], ranked: list[Candidate],
     best = ranked[0]
     chosen = [best] + [c for c in ranked[1:] if c.evidence >= best.evidence - settings.margin]
     chosen = chosen[: settings.max_sentences]
-    citations = tuple(_citation(n, c) for n, c in enumerate(chosen, 1))
-    body = " ".join(f"{c.sentence} [{c.n}]" for c in citations)
+    citations = tuple(_citation(n, c, question) for n, c in enumerate(chosen, 1))
+    # A sentence's line wraps (PDF lines) are spaces in the answer; offsets stay those of the sentence.
+    body = " ".join(f"{c.sentence.replace(chr(13), ' ').replace(chr(10), ' ')} [{c.n}]" for c in citations)
     source_langs = {c.lang for c in citations}
-    cross = lang in ("ar", "en") and source_langs != {lang}
+    cross = lang in ("ar", "en") and lang not in source_langs  # every cited sentence in another language
     if cross:
-        other = next(iter(source_langs - {lang}), "other")
+        other = sorted(source_langs)[0]
         names = LANGUAGE_NAMES["ar" if lang == "ar" else "en"]
         body = message("cross", lang, source=names[other]) + "\n" + body
     return Answer(question=question, text=body, language=lang, abstained=False,
                   citations=citations, passages=tuple(hits), cross_lingual=cross, evidence=evidence)
+
+
+def has_content(question: str) -> bool:
+    """A question with at least one word that is not a stop word (or a number)."""
+    return bool(tokenize(question))
+
+
+def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context: str,
+           sentence_vectors: Callable[[Hit], np.ndarray], settings: AnswerSettings | None = None,
+           embedder: str = "e5-small") -> Answer:
+    """The one extractive entry point: the cited answer to ``question`` from ``hits``, or an
+    abstention that keeps them as the closest passages. ``query`` is the vector of ``context`` (the
+    question, expanded for a follow-up); ``sentence_vectors(hit)`` gives a hit's stored sentence
+    vectors. A question with nothing to look for (emoji, punctuation, one stop word) gets a request
+    for a question instead of an answer."""
+    settings = settings or AnswerSettings()
+    if not has_content(question):
+        return Answer(question=question, text=message("ask", lang), language=lang, abstained=True,
+                      citations=(), passages=())
+    calibration = calibration_for(embedder, settings)
+    ranked = candidates(hits, query, question, context, lang, sentence_vectors, calibration, settings)
+    return compose(question, lang, hits, ranked, calibration.threshold, settings)
