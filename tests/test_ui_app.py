@@ -135,6 +135,19 @@ def test_answer_html_escapes_links_cited_markers_and_isolates_each_sentence():
                                                                            "and three [4]"]
 
 
+def test_the_short_answer_is_bold_inside_its_sentence_and_only_there():
+    short = SENTENCE.index("150 مشارك")
+    marked = {**ANSWER["citations"][0], "answer_start": 14 + short, "answer_end": 14 + short + len("150 مشارك")}
+    out = render.answer_html({"question": "q", "answer": {**ANSWER, "citations": [marked]}, "settings": {}}, 3)
+    assert out.count('<b class="qa-short">') == 1 and '<b class="qa-short">150 مشارك</b>' in out
+    assert "&lt;b&gt;هذا&lt;/b&gt;" in out  # the rest of the sentence still escaped
+    plain_out = render.answer_html({"question": "q", "answer": ANSWER, "settings": {}}, 3)
+    assert "qa-short" not in plain_out  # no offsets, no bold
+    # a generated sentence (the model's words, not the cited sentence) is never marked
+    generated = {**ANSWER, "text": "The forum had 150 participants. [1]", "citations": [marked]}
+    assert "qa-short" not in render.answer_html({"question": "q", "answer": generated, "settings": {}}, 3)
+
+
 def test_copy_text_is_plain_with_markers_and_sources():
     turn = {"question": "<q>", "answer": ANSWER, "settings": {}}
     text = plain.turn_text(turn)

@@ -48,8 +48,9 @@ def question_html(question: str) -> str:
     return f'<div class="qa-msg qa-user" dir="{direction(question)}">{lines(question)}</div>'
 
 
-def sentence_html(sentence: str, turn: int, cited: set[int]) -> str:
-    """One sentence as an isolated block; each ``[n]`` it cites links to its source."""
+def sentence_html(sentence: str, turn: int, cited: set[int], short: tuple[int, int] | None = None) -> str:
+    """One sentence as an isolated block; each ``[n]`` it cites links to its source, and ``short``
+    (offsets in ``sentence``) is the short answer, in bold."""
 
     def link(m: re.Match) -> str:
         n = int(m.group(1))
@@ -58,15 +59,34 @@ def sentence_html(sentence: str, turn: int, cited: set[int]) -> str:
         return (f'<a class="qa-cite" href="#qa-src-{turn}-{n}" data-turn="{turn}" data-n="{n}" role="button" '
                 f'title="show source {n}">[{n}]</a>')
 
-    return f'<span class="qa-sent" dir="auto">{_MARKER.sub(link, esc(sentence))}</span>'
+    if short:
+        a, b = short
+        html = f'{esc(sentence[:a])}<b class="qa-short">{esc(sentence[a:b])}</b>{esc(sentence[b:])}'
+    else:
+        html = esc(sentence)
+    return f'<span class="qa-sent" dir="auto">{_MARKER.sub(link, html)}</span>'
+
+
+def short_answer(piece: str, citations: list[dict[str, Any]]) -> tuple[int, int] | None:
+    """Offsets in ``piece`` (an answer sentence and its ``[n]``) of the short answer its citation
+    marks (``answer_start``/``answer_end``, document offsets), when the piece shows that cited
+    sentence as it is (a generated sentence is the model's words: nothing to mark)."""
+    marker = _MARKER.search(piece)
+    c = next((c for c in citations if marker and c["n"] == int(marker.group(1))), None)
+    if c is None or c.get("answer_start") is None or c.get("answer_end") is None:
+        return None
+    shown = str(c["sentence"]).replace("\r", " ").replace("\n", " ")  # line wraps are spaces in the answer
+    a, b = c["answer_start"] - c["start"], c["answer_end"] - c["start"]
+    return (a, b) if piece.startswith(shown) and 0 <= a < b <= len(shown) else None
 
 
 def body_html(answer: dict[str, Any], turn: int) -> str:
     """The answer text: one paragraph per line, one isolated block per sentence."""
-    cited = {c["n"] for c in answer.get("citations", ())}
+    citations = list(answer.get("citations", ()))
+    cited = {c["n"] for c in citations}
     paragraphs = []
     for line in str(answer["text"]).splitlines():
-        parts = "".join(sentence_html(s, turn, cited) for s in sentences(line))
+        parts = "".join(sentence_html(s, turn, cited, short_answer(s, citations)) for s in sentences(line))
         if parts:
             paragraphs.append(f'<p class="qa-para">{parts}</p>')
     return "".join(paragraphs)
