@@ -169,7 +169,8 @@ def real_vectors(arcd_path: Path, progress: bool = True) -> dict[str, np.ndarray
         d = {
             "chunk_vectors": np.asarray(snap.vectors, np.float32),
             "sentence_vectors": np.asarray(snap.sentence_vectors, np.float32),
-            "sentence_offsets": np.asarray(snap.sentence_offsets),
+            "sentence_offsets": np.concatenate([[0], np.cumsum(np.subtract(*snap.sentence_bounds(
+                np.arange(len(snap)))[::-1]))]).astype(np.int64),
             "chunk_texts": np.asarray([c.text for c in chunks]),
             "sentence_texts": np.asarray(sentences),
             "sentence_tokens": np.asarray([" ".join(tokenize(s)) for s in sentences]),

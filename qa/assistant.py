@@ -114,13 +114,13 @@ class Assistant:
     def info(self) -> dict[str, Any]:
         """Index statistics for `qa info`."""
         snap = self.index.snapshot
-        files = [p for p in snap.folder.rglob("*") if p.is_file()]
         langs = dict(Counter(snap.langs.tolist()))
         return {"index": str(self.index.folder.resolve()), "embedder": snap.manifest["embedder"],
                 "dim": snap.manifest["dim"], "ann": snap.manifest["ann"],
                 "chunking": snap.manifest["chunking"], "documents": len(snap.documents),
                 "chunks": len(snap), "chunks_by_language": langs,
-                "bytes_on_disk": sum(p.stat().st_size for p in files), "generation": snap.folder.name}
+                "bytes_on_disk": snap.bytes_on_disk(), "generation": snap.folder.name,
+                "segments": len(snap.segments)}
 
     def _prepare(self, question: str, history: History | None) -> tuple[str, str]:
         if not isinstance(question, str) or not question.strip():

@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .index import ann
 from .index.snapshot import Snapshot
 from .records import Hit
 
@@ -107,18 +106,13 @@ def _background(snap: Snapshot, rows: np.ndarray, query: np.ndarray) -> tuple[fl
 
 def _dense_one(snap: Snapshot, lang: str, query: np.ndarray, m: int,
                allowed: np.ndarray | None) -> Ranked:
-    index, rows = snap.parts[lang]
     if allowed is not None:
         # Filtered search is exact over the allowed rows: small sets, and HNSW misses under filters.
         live = snap.live_rows(lang)
         found = live[np.isin(live, allowed)]
         passage = np.asarray(snap.vectors[found], np.float32) @ query
     else:
-        scores, ids = ann.search(index, query[None, :], m, snap.search_params(lang))
-        keep = ids[0] >= 0
-        found, passage = rows[ids[0][keep]], scores[0][keep]
-        passage = passage[found >= 0]
-        found = found[found >= 0]
+        found, passage = snap.dense_search(lang, query, m)
     combined = chunk_scores(snap, found, passage, query)
     order = np.argsort(-combined, kind="stable")[:m]
     return Ranked(found[order], combined[order])
@@ -128,7 +122,7 @@ def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int,
           allowed: np.ndarray | None = None) -> tuple[Ranked, Ranked]:
     """(ranking by per-language standardised score, the raw cosines of the same rows); one
     language needs no standardising."""
-    langs = [lang for lang in snap.parts if options.langs is None or lang in options.langs]
+    langs = [lang for lang in snap.languages if options.langs is None or lang in options.langs]
     rows, z, raw = [], [], []
     for lang in langs:
         found = _dense_one(snap, lang, query, m, allowed)

@@ -104,9 +104,7 @@ def additions(vectors: np.ndarray, first_doc: int, per_doc: int = 50) -> list[Ad
 
 def dense_rows(index: Index, queries: np.ndarray, k: int = 10) -> np.ndarray:
     snap = index.snapshot
-    part, rows = snap.parts["en"]
-    _, ids = ann.search(part, queries, k, snap.search_params("en"))
-    return rows[ids]
+    return np.asarray([snap.dense_search("en", q, k)[0] for q in queries])
 
 
 def agrees_with_exact(index: Index, queries: np.ndarray, vectors: np.ndarray) -> float:
@@ -132,35 +130,51 @@ def test_index_chooses_by_size_or_request_and_reopens(monkeypatch, tmp_path, dat
     assert agrees_with_exact(again, queries, vectors[:n]) >= 0.99
 
 
+def test_small_adds_get_exact_segments_beside_a_large_approximate_one(monkeypatch, tmp_path, data):
+    monkeypatch.setattr(ann, "EXACT_LIMIT", 500)
+    vectors, queries = data
+    index = Index.create(tmp_path / "i", "test", DIM, ChunkSettings())
+    index.apply(additions(vectors[:1000], 0), set())
+    index.apply(additions(vectors[1000:1100], 1000), set())
+    assert [seg.kind for seg in index.snapshot.segments] == ["hnsw", "flat"]
+    assert agrees_with_exact(index, queries, vectors[:1100]) >= 0.99  # the lists of both merged
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivf", "hnsw-fp16"])
-def test_appends_extend_removals_mark_deleted_and_many_removals_rebuild(tmp_path, data, kind):
+def test_removals_are_skipped_a_merge_carries_the_index_and_many_removals_rebuild(monkeypatch, tmp_path, data,
+                                                                                   kind):
+    monkeypatch.setenv("QA_MERGE", "off")  # the merges below are run by hand
     vectors, queries = data
     index = Index.create(tmp_path / "i", "test", DIM, ChunkSettings(), ann_kind=kind)
-    first = index.apply(additions(vectors[:1000], 0), set())
-    old_part = first.parts["en"][0]
+    index.apply(additions(vectors[:1000], 0), set())
     second = index.apply(additions(vectors[1000:2000], 1000), set())
-    assert old_part.ntotal == 1000  # the live snapshot's index was copied, not extended in place
-    assert second.parts["en"][0].ntotal == 2000 and len(second) == 2000
+    first_part = second.segments[0].parts["en"][0]
+    assert [seg.rows for seg in second.segments] == [1000, 1000] and len(second) == 2000
     assert agrees_with_exact(index, queries, vectors[:2000]) >= 0.99
 
-    # One document of 50 removed: the index keeps its vectors as deleted ids; searches skip them.
-    third = index.apply([], {second.documents[0]["id"]})
-    part, rows = third.parts["en"]
-    assert part.ntotal == 2000 and len(third) == 1950 and np.count_nonzero(rows < 0) == 50
-    assert np.array_equal(third.live_rows("en"), np.arange(1950))
+    # One document of 50 removed from each segment: only marked in the generation; searches skip them.
+    third = index.apply([], {second.documents[0]["id"], second.documents[-1]["id"]})
+    assert third.segments[0] is second.segments[0] and len(third) == 1900
+    assert np.array_equal(third.live_rows("en"), np.arange(1900))
     found = dense_rows(index, queries, k=50)
-    assert (found >= 0).all()  # no removed row, no empty slot
-    assert agrees_with_exact(index, queries, vectors[50:2000]) >= 0.99
+    assert (found >= 0).all() and (found < 1900).all()
+    assert agrees_with_exact(index, queries, vectors[50:1950]) >= 0.99
     reopened = Index.open(tmp_path / "i")
-    assert np.array_equal(reopened.snapshot.parts["en"][1], rows)
     assert np.array_equal(dense_rows(reopened, queries), dense_rows(index, queries))
-    assert np.allclose(np.asarray(reopened.snapshot.vectors), vectors[50:2000])
+    assert np.allclose(np.asarray(reopened.snapshot.vectors), vectors[50:1950])
 
-    # An add after the removal appends to the carried index; past MAX_DELETED the next save rebuilds.
-    fourth = index.apply(additions(vectors[2000:2100], 2000), set())
-    assert fourth.parts["en"][0].ntotal == 2100 and len(fourth) == 2050
-    assert agrees_with_exact(index, queries, np.vstack([vectors[50:2000], vectors[2000:2100]])) >= 0.99
-    gone = {d["id"] for d in fourth.documents[:10]}  # 500 more rows: 550 of 2100 deleted > 20%
-    fifth = index.apply([], gone)
-    assert fifth.parts["en"][0].ntotal == len(fifth) == 1550 and (fifth.parts["en"][1] >= 0).all()
-    assert agrees_with_exact(index, queries, np.vstack([vectors[550:2000], vectors[2000:2100]])) >= 0.99
+    # A merge copies the larger segment's index (its removed ids marked -1) and adds the other's rows.
+    assert index.merge_segments([seg.name for seg in third.segments])
+    merged = index.snapshot
+    part, id_rows = merged.segments[0].parts["en"]
+    assert len(merged.segments) == 1 and part.ntotal == 1950 and np.count_nonzero(id_rows < 0) == 50
+    assert first_part.ntotal == 1000  # the old segment's index was copied, not extended in place
+    assert agrees_with_exact(index, queries, vectors[50:1950]) >= 0.99
+
+    # Past MAX_DELETED dead ids, the next merge builds a fresh index instead.
+    gone = {d["id"] for d in merged.documents[:10]}  # 500 more rows: 550 of 1950 dead > 20%
+    index.apply([], gone)
+    assert index.merge_segments([index.snapshot.segments[0].name])
+    part, id_rows = index.snapshot.segments[0].parts["en"]
+    assert part.ntotal == len(index.snapshot) == 1400 and (id_rows >= 0).all()
+    assert agrees_with_exact(index, queries, vectors[550:1950]) >= 0.99

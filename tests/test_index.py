@@ -25,18 +25,19 @@ def test_round_trip_save_open(small, tmp_path):
     assert len(sb) == len(sa) == 3 and sb.manifest["embedder"] == "e5-small"
     assert [sb.chunks[i] for i in range(len(sb))] == [sa.chunks[i] for i in range(len(sa))]
     assert np.array_equal(np.asarray(sa.vectors), np.asarray(sb.vectors))
-    assert sorted(sb.parts) == ["ar", "en"]
+    assert sb.languages == ("ar", "en")
     assert b.search("How long is the bridge?", k=1)[0].chunk.path.endswith("bridge.txt")
 
 
 def test_manifest_records_what_the_issue_asks(small):
     _, a = small
     m = a.index.snapshot.manifest
-    assert m["format"] == 1 and m["dim"] == 384 and m["chunking"] == {"max_tokens": 250, "overlap_tokens": 40,
+    assert m["format"] == 2 and m["dim"] == 384 and m["chunking"] == {"max_tokens": 250, "overlap_tokens": 40,
                                                                 "passage_vectors": "embedded", "splitter": 2}
     assert {d["lang"] for d in m["documents"]} == {"ar", "en"}
     assert all(len(d["file_hash"]) == 64 for d in m["documents"])
-    assert "vectors.npy" in m["checksums"]
+    assert [s["name"] for s in m["segments"]] == [seg.name for seg in a.index.snapshot.segments]
+    assert all("vectors.npy" in seg.manifest["checksums"] for seg in a.index.snapshot.segments)
 
 
 def test_reingest_adds_nothing(small):
@@ -83,7 +84,7 @@ def test_missing_index_says_how_to_build(tmp_path):
 
 def test_corrupted_file_is_detected_on_open(small, tmp_path):
     _, a = small
-    vectors = a.index.snapshot.folder / "vectors.npy"
+    vectors = a.index.snapshot.segments[0].folder / "vectors.npy"
     data = bytearray(vectors.read_bytes())
     data[-5] ^= 0xFF
     vectors.write_bytes(bytes(data))

@@ -124,17 +124,22 @@ def check_integrity(folder: Path, texts: dict[str, str]) -> set[str]:
     snap = Index.open(folder).snapshot
     n = len(snap)
     assert snap.manifest["chunks"] == n and snap.vectors.shape == (n, snap.manifest["dim"])
-    assert len(snap.langs) == len(snap.doc_rows) == n and len(snap.sentence_offsets) == n + 1
-    assert len(snap.sentence_vectors) == snap.sentence_offsets[-1] and snap.bm25.size == n
-    rows = np.sort(np.concatenate([r for _, r in snap.parts.values()])) if snap.parts else np.zeros(0)
-    assert np.array_equal(rows, np.arange(n)) and sum(ix.ntotal for ix, _ in snap.parts.values()) == n
+    assert len(snap.langs) == len(snap.doc_rows) == n and snap.bm25.size == n
+    for seg in snap.segments:  # each segment's files agree with its rows
+        assert len(seg.langs) == len(seg.doc_rows) == len(seg.chunks) == seg.rows == len(seg.vectors)
+        assert len(seg.sentence_offsets) == seg.rows + 1 and len(seg.sentence_vectors) == seg.sentence_offsets[-1]
+        assert seg.bm25.size == seg.rows and sum(len(r) for _, r in seg.parts.values()) >= seg.rows
+        assert sum(ix.ntotal for ix, r in seg.parts.values()) == sum(len(r) for _, r in seg.parts.values())
+    rows = np.sort(np.concatenate([snap.live_rows(lang) for lang in snap.languages])) if n else np.zeros(0)
+    assert np.array_equal(rows, np.arange(n))
+    starts, ends = snap.sentence_bounds(np.arange(n))
     per_doc: dict[str, int] = {}
     for row in range(n):
         chunk = snap.chunks[row]
         doc = snap.documents[snap.doc_rows[row]]
         assert chunk.doc_id == doc["id"] and chunk.lang == snap.langs[row]
         assert chunk.text == texts[doc["path"]][chunk.start : chunk.end]
-        assert len(chunk.sentences) == snap.sentence_offsets[row + 1] - snap.sentence_offsets[row]
+        assert len(chunk.sentences) == ends[row] - starts[row] == len(snap.sentences_of(row))
         per_doc[doc["id"]] = per_doc.get(doc["id"], 0) + 1
     assert per_doc == {d["id"]: d["chunks"] for d in snap.documents}
     return {d["id"] for d in snap.documents}
@@ -213,20 +218,21 @@ def built(corpus):
 
 def _damaged_copies(corpus, built):
     live = built / (built / CURRENT).read_text().strip()
-    files = sorted(p.relative_to(built) for p in live.rglob("*") if p.is_file())
+    folders = [live, *(seg.folder for seg in Index.open(built).snapshot.segments)]
+    files = sorted(p.relative_to(built) for folder in folders for p in folder.rglob("*") if p.is_file())
     assert {"vectors.npy", "chunks.jsonl", "offsets.npy", MANIFEST} <= {p.name for p in files}
-    assert any(p.parts[1] == "bm25" for p in files)
+    assert any("bm25" in p.parts for p in files) and any(p.parts[0] == live.name for p in files)
     for rel in [*files, Path(CURRENT)]:
         yield rel, "flip", lambda data: data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[
             len(data) // 2 + 1 :]
         yield rel, "truncate", lambda data: data[: len(data) - 1]
-    manifest = next(p for p in files if p.name == MANIFEST)
-    # A one-bit flip that keeps the manifest valid JSON: the chunk count 5 -> 4, say.
+    manifest = next(p for p in files if p.name == MANIFEST and p.parts[0] != live.name)
+    # A one-bit flip that keeps a segment's manifest valid JSON: its row count 5 -> 4, say.
     yield manifest, "bit", _flip_digit
 
 
 def _flip_digit(data: bytes) -> bytes:
-    at = data.index(b'"chunks": ') + len(b'"chunks": ')
+    at = data.index(b'"rows": ') + len(b'"rows": ')
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
 
 
@@ -245,7 +251,7 @@ def test_every_damaged_file_is_detected_on_open(corpus, built, tmp_path):
 
 def test_a_missing_file_is_detected_on_open(corpus, built, tmp_path):
     shutil.copytree(built, tmp_path / "copy")
-    live = tmp_path / "copy" / (built / CURRENT).read_text().strip()
-    (live / "vectors.npy").unlink()
+    segment = Index.open(tmp_path / "copy").snapshot.segments[0].folder
+    (segment / "vectors.npy").unlink()
     with pytest.raises(StoreError, match="missing.*ingest again"):
         Assistant.open(tmp_path / "copy")

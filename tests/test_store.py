@@ -1,30 +1,33 @@
-"""Streaming generations: what an add or a removal writes equals a fresh build of the same content;
-BM25 built from token ids scores like bm25s; generations written before token ids were kept still
-accept adds. Synthetic chunks and vectors: no embedder."""
+"""Segments (issue 11): an add writes one small segment and a removal only marks documents; the live
+content of a many-segment index equals a one-segment build of the same documents, BM25 scores included
+(global statistics); merges fold segments into one without changing that content, carry removals made
+while they ran, and never hold up questions or other writes. Synthetic chunks and vectors: no embedder."""
 
-import hashlib
 import json
 import mmap
+import threading
 
 import bm25s
 import numpy as np
+import pytest
 
 from qa.chunk import ChunkSettings
-from qa.index import Addition, Index, store
+from qa.index import Addition, Index, StoreError, generation, live, merge, store
 from qa.lexical import BM25, tokenize
 from qa.records import Chunk, Document, Span, content_id
+from qa.retrieve import SearchOptions, search
 
 DIM = 8
 WORDS = ["bridge", "river", "library", "harbour", "solar", "panel", "hospital", "bed", "festival", "music", "forum",
          "security"]
 
 
-def document(n: int, chunks: int, seed: int) -> Addition:
+def document(n: int, chunks: int, seed: int, words: list[str] = WORDS) -> Addition:
     rng = np.random.default_rng(seed)
     doc_id = content_id("doc", n)
     out, sentence_vectors = [], []
     for j in range(chunks):
-        sentences = [" ".join(rng.choice(WORDS, 4)) + "." for _ in range(int(rng.integers(1, 4)))]
+        sentences = [" ".join(rng.choice(words, int(rng.integers(2, 7)))) + "." for _ in range(int(rng.integers(1, 4)))]
         text = " ".join(sentences)
         spans, at = [], 0
         for s in sentences:
@@ -34,6 +37,7 @@ def document(n: int, chunks: int, seed: int) -> Addition:
                          lang="en" if j % 3 else "ar", text=text, start=0, end=len(text), sentences=tuple(spans)))
         sentence_vectors.append(rng.standard_normal((len(sentences), DIM)).astype(np.float32))
     vectors = rng.standard_normal((chunks, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return Addition(Document(doc_id, f"doc {n}", f"/d/{n}.txt", "en", ""), f"h{n}", out, vectors,
                     sentence_vectors, [tokenize(c.text) for c in out])
 
@@ -44,16 +48,27 @@ def new_index(path, *docs):
     return index
 
 
+def grown_index(path, *batches):
+    """One apply per batch: a segment each."""
+    index = Index.create(path, "test", DIM, ChunkSettings())
+    for batch in batches:
+        index.apply(list(batch), set())
+    return index
+
+
+QUERIES = ("bridge river", "solar panel festival", "hospital", "music music forum", "harbour")
+
+
 def assert_same_content(a, b):
     sa, sb = a.snapshot, b.snapshot
     assert len(sa) == len(sb)
     assert [sa.chunks.raw(i) for i in range(len(sa))] == [sb.chunks.raw(i) for i in range(len(sb))]
     assert np.array_equal(np.asarray(sa.vectors), np.asarray(sb.vectors))
-    assert np.array_equal(sa.sentence_offsets, sb.sentence_offsets)
-    assert np.array_equal(np.asarray(sa.sentence_vectors), np.asarray(sb.sentence_vectors))
+    assert all(np.array_equal(sa.sentences_of(i), sb.sentences_of(i)) for i in range(len(sa)))
     assert np.array_equal(sa.langs, sb.langs) and np.array_equal(sa.doc_rows, sb.doc_rows)
-    for q in ("bridge river", "solar panel festival", "hospital"):
-        assert np.allclose(sa.bm25.scores(tokenize(q)), sb.bm25.scores(tokenize(q)), atol=1e-6)
+    assert [d["id"] for d in sa.documents] == [d["id"] for d in sb.documents]
+    for q in QUERIES:
+        assert np.allclose(sa.bm25.scores(tokenize(q)), sb.bm25.scores(tokenize(q)), rtol=1e-5, atol=1e-6)
 
 
 def test_runs_of_consecutive_rows():
@@ -62,26 +77,121 @@ def test_runs_of_consecutive_rows():
     assert [len(x) for x in store.runs(np.array([], np.int64))] == [0, 0]
 
 
-def test_removal_and_add_stream_the_same_content_as_a_fresh_build(tmp_path):
+def test_an_add_writes_one_small_segment_and_a_removal_only_marks(tmp_path):
     a, b, c, d = (document(i, chunks, seed=i) for i, chunks in enumerate((5, 3, 7, 4)))
-    grown = new_index(tmp_path / "grown", a, b, c)
-    grown.apply([d], {b.document.id})
-    assert_same_content(grown, new_index(tmp_path / "fresh", a, c, d))
-    assert_same_content(Index.open(tmp_path / "grown"), new_index(tmp_path / "fresh2", a, c, d))
+    index = new_index(tmp_path / "i", a, b, c)
+    [first] = index.snapshot.segments
+    files = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in first.folder.rglob("*") if p.is_file()}
+    index.apply([d], set())
+    added = index.snapshot.segments[1]
+    assert [s.rows for s in index.snapshot.segments] == [15, 4]
+    index.apply([], {b.document.id})
+    assert index.snapshot.segments[0] is first and len(index.snapshot) == 16
+    manifest = index.snapshot.manifest
+    assert [s["deleted"] for s in manifest["segments"]] == [[1], []]
+    # Nothing of the first segment was rewritten; the add wrote only its own rows.
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in first.folder.rglob("*") if p.is_file()} == files
+    assert added.bytes_on_disk() < first.bytes_on_disk()
+    assert sorted(p.name for p in (tmp_path / "i" / "segments").iterdir()) == sorted([first.name, added.name])
 
 
-def test_append_only_keeps_token_ids_and_vocabulary_ids(tmp_path):
-    a, b = document(0, 6, seed=0), document(1, 6, seed=1)
-    index = new_index(tmp_path / "i", a)
-    before = dict(index.snapshot.bm25.vocab.ids)
-    index.apply([b], set())
-    after = index.snapshot.bm25.vocab.ids
-    assert all(after[t] == i for t, i in before.items())
-    bm = index.snapshot.bm25
-    assert len(bm.token_offsets) == 13 and int(bm.token_offsets[-1]) == sum(len(t) for t in a.tokens + b.tokens)
+def test_segments_score_and_read_like_a_one_segment_build_of_their_live_documents(tmp_path):
+    # Different vocabularies per segment: per-segment statistics would give other IDFs and lengths.
+    a = document(0, 6, seed=0, words=WORDS[:4])
+    b, c = document(1, 5, seed=1, words=WORDS[3:9]), document(2, 8, seed=2)
+    d, e = document(3, 4, seed=3, words=WORDS[8:] + ["bridge"]), document(4, 3, seed=4)
+    index = grown_index(tmp_path / "grown", [a, b], [c], [d, e])
+    index.apply([], {b.document.id, e.document.id})
+    fresh = new_index(tmp_path / "fresh", a, c, d)
+    assert len(index.snapshot.segments) == 3 and len(fresh.snapshot.segments) == 1
+    assert_same_content(index, fresh)
+    assert_same_content(Index.open(tmp_path / "grown"), fresh)
+    # Each segment on its own statistics would not agree: the global statistics are what make it one index.
+    seg = index.snapshot.segments[2]
+    own = seg.bm25.scores(tokenize("bridge music"))[:4]
+    assert not np.allclose(own, fresh.snapshot.bm25.scores(tokenize("bridge music"))[-4:], rtol=1e-3)
+    # And so searches: every mode, with filters.
+    for q in QUERIES:
+        vector = np.resize(np.asarray([len(q), 1.0, -1.0, 0.5], np.float32), DIM)
+        for options in (SearchOptions(k=5), SearchOptions(k=3, mode="bm25"), SearchOptions(k=4, mode="dense"),
+                        SearchOptions(k=5, doc_ids=(c.document.id,))):
+            got = [(h.chunk.id, round(h.score, 5)) for h in search(index.snapshot, vector, tokenize(q), "en", options)]
+            want = [(h.chunk.id, round(h.score, 5)) for h in search(fresh.snapshot, vector, tokenize(q), "en", options)]
+            assert got == want
 
 
-def test_bm25_scores_like_bm25s_and_reads_its_folders(tmp_path):
+def test_a_merge_gives_one_segment_with_the_same_content(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_MERGE", "off")
+    docs = [document(i, 2 + i % 4, seed=i) for i in range(12)]
+    index = grown_index(tmp_path / "i", *([doc] for doc in docs))
+    index.apply([], {docs[3].document.id, docs[7].document.id})
+    assert len(index.snapshot.segments) == 10  # the two removed documents' segments are gone whole
+    assert merge.plan(index.snapshot) == [seg.name for seg in index.snapshot.segments]
+    assert index.merge() == 1
+    assert len(index.snapshot.segments) == 1 and not merge.plan(index.snapshot)
+    live_docs = [doc for i, doc in enumerate(docs) if i not in (3, 7)]
+    assert_same_content(index, new_index(tmp_path / "fresh", *live_docs))
+    index.apply([docs[3]], set())  # and it takes adds like any index
+    assert len(index.snapshot.segments) == 2
+    on_disk = sorted(p.name for p in (tmp_path / "i" / "segments").iterdir())
+    assert on_disk == sorted(s.name for s in index.snapshot.segments)
+
+
+def test_tiers_merge_ten_alike_segments_and_rewrite_one_with_many_removals(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_MERGE", "off")
+    assert [merge.tier(n) for n in (1, 999, 1000, 9999, 10_000, 100_000)] == [0, 0, 0, 0, 1, 2]
+    index = grown_index(tmp_path / "i", *([document(i, 3, seed=i)] for i in range(9)))
+    assert merge.plan(index.snapshot) == []
+    index.apply([document(9, 3, seed=9)], set())
+    assert len(merge.plan(index.snapshot)) == 10
+    big = grown_index(tmp_path / "big", [document(i, 3, seed=i) for i in range(10)])
+    big.apply([], {big.snapshot.documents[0]["id"]})
+    assert merge.plan(big.snapshot) == []  # 3 of 30 rows removed
+    big.apply([], {big.snapshot.documents[0]["id"], big.snapshot.documents[1]["id"]})
+    assert merge.plan(big.snapshot) == [big.snapshot.segments[0].name]  # 9 of 30: rewritten alone
+
+
+def test_a_merge_carries_removals_made_while_it_ran_and_blocks_neither_questions_nor_writes(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_MERGE", "off")
+    docs = [document(i, 3, seed=i) for i in range(6)]
+    index = grown_index(tmp_path / "i", *([doc] for doc in docs[:4]))
+    other = Index.open(tmp_path / "i")  # another writer, as another process would be
+    written, go_on = threading.Event(), threading.Event()
+    real = live.write_segment
+
+    def slow_merge_write(folder, pieces, additions, dim, ann_request):
+        segment = real(folder, pieces, additions, dim, ann_request)
+        if pieces:  # the merge's segment is written: hold it there while the others work
+            written.set()
+            assert go_on.wait(60)
+        return segment
+
+    monkeypatch.setattr(live, "write_segment", slow_merge_write)
+    result = {}
+    merging = threading.Thread(target=lambda: result.setdefault("ok", index.merge_segments(
+        [seg.name for seg in index.snapshot.segments])))
+    merging.start()
+    assert written.wait(60)
+    other.apply([docs[4]], {docs[1].document.id})  # a write goes through while the merge is under way
+    snap = other.snapshot
+    assert search(snap, np.ones(DIM, np.float32) / np.sqrt(DIM), tokenize("bridge"), "en", SearchOptions())
+    go_on.set()
+    merging.join(60)
+    assert result["ok"]
+    names = [d["id"] for d in index.snapshot.documents]
+    assert names == [docs[i].document.id for i in (0, 2, 3, 4)]
+    assert len(index.snapshot.segments) == 2  # the merged one, then the add made meanwhile
+    assert_same_content(index, new_index(tmp_path / "fresh", docs[0], docs[2], docs[3], docs[4]))
+    assert_same_content(Index.open(tmp_path / "i"), index)
+
+
+def test_background_merges_follow_adds(tmp_path):
+    index = grown_index(tmp_path / "i", *([document(i, 2, seed=i)] for i in range(10)))
+    index._merger.wait()
+    assert len(index.snapshot.segments) == 1 and len(index.snapshot) == 20
+
+
+def test_bm25_scores_like_bm25s(tmp_path):
     rng = np.random.default_rng(3)
     corpus = [[str(w) for w in rng.choice(WORDS, int(rng.integers(1, 12)))] for _ in range(200)]
     ours = BM25.build(corpus)
@@ -89,36 +199,34 @@ def test_bm25_scores_like_bm25s_and_reads_its_folders(tmp_path):
     theirs.index(corpus, show_progress=False)
     for q in (["bridge"], ["solar", "panel", "solar"], ["forum", "music", "unknown"]):
         assert np.allclose(ours.scores(q), theirs.get_scores([t for t in q if t in theirs.vocab_dict]), atol=1e-5)
-    theirs.save(str(tmp_path / "b"), show_progress=False)
-    (tmp_path / "b" / "size").write_text("200")
-    loaded = BM25.load(tmp_path / "b")
-    assert loaded.tokens is None and "" not in loaded.vocab.ids
-    assert np.allclose(loaded.scores(["harbour", "bed"]), ours.scores(["harbour", "bed"]), atol=1e-5)
+    ours.save(tmp_path / "b")
+    assert np.allclose(BM25.load(tmp_path / "b").scores(["harbour", "bed"]), ours.scores(["harbour", "bed"]))
 
 
-def test_a_generation_without_token_ids_still_accepts_adds(tmp_path):
-    a, b = document(0, 5, seed=0), document(1, 4, seed=1)
-    index = new_index(tmp_path / "old", a)
+def test_an_index_of_the_previous_format_is_refused_with_the_rebuild_command(tmp_path):
+    index = new_index(tmp_path / "old", document(0, 3, seed=0))
     gen = index.snapshot.folder
-    # Rewrite it as the previous format did: tokens.txt, BM25 without token ids.
-    (gen / "tokens.txt").write_text("\n".join(" ".join(t) for t in a.tokens), "utf-8")
-    for name in ("tokens.npy", "token_offsets.npy"):
-        (gen / "bm25" / name).unlink()
     manifest = json.loads((gen / store.MANIFEST).read_text())
-    manifest["checksums"] = {p: store.sha256_file(gen / p) for p in
-                             [*(k for k in manifest["checksums"] if (gen / k).exists()), "tokens.txt"]}
-    data = json.dumps(manifest).encode()
-    (gen / store.MANIFEST).write_bytes(data)
-    (gen / store.MANIFEST_SHA256).write_text(hashlib.sha256(data).hexdigest())
-    legacy = Index.open(tmp_path / "old")
-    assert legacy.snapshot.bm25.tokens is None
-    legacy.apply([b], set())
-    assert_same_content(legacy, new_index(tmp_path / "fresh", a, b))
+    manifest.update(format=1, documents=[{"id": "x", "path": "/data/reports/a.txt"}])
+    store.seal(gen, {k: v for k, v in manifest.items() if k not in ("format", "checksums")}, 1)
+    with pytest.raises(StoreError, match=r"format 1 .* rebuild the index: `qa ingest PATH --index NEW_FOLDER` "
+                                         r"\(its documents came from /data/reports\)"):
+        Index.open(tmp_path / "old")
 
 
 def test_opening_maps_the_big_files_instead_of_reading_them(tmp_path):
     index = Index.open(new_index(tmp_path / "i", document(0, 5, seed=0)).folder)
-    snap = index.snapshot
-    assert isinstance(snap.chunks._map, mmap.mmap)
-    assert isinstance(snap.vectors, np.memmap) and isinstance(snap.sentence_vectors, np.memmap)
-    assert isinstance(snap.bm25.tokens, np.memmap)
+    [seg] = index.snapshot.segments
+    assert isinstance(seg.chunks._map, mmap.mmap)
+    assert isinstance(seg.vectors, np.memmap) and isinstance(seg.sentence_vectors, np.memmap)
+    assert isinstance(seg.bm25.tokens, np.memmap)
+
+
+def test_a_crashed_save_leaves_nothing_that_the_next_one_keeps(tmp_path):
+    index = new_index(tmp_path / "i", document(0, 3, seed=0))
+    orphan = generation.publish(generation.write_segment(tmp_path / "i", [], [document(1, 2, seed=1)], DIM, "auto"))
+    dead_staging = tmp_path / "i" / "segments" / ".staging-999999999-seg-abc"
+    dead_staging.mkdir()
+    index.apply([document(2, 2, seed=2)], set())
+    left = sorted(p.name for p in (tmp_path / "i" / "segments").iterdir())
+    assert orphan.name not in left and dead_staging.name not in left and len(left) == 2

@@ -1,9 +1,12 @@
-"""Writing one generation: the kept rows of the previous one plus the additions, then sealing it.
+"""Writing segments and generations.
 
-Old rows are copied file to file by the kernel in runs of consecutive rows (chunk lines, vectors,
-sentence vectors); BM25 is rebuilt from stored token ids; an approximate FAISS index is copied and
-extended rather than rebuilt. The staging folder only goes live through ``store.commit_generation``.
-Out of scope: embedding (``ingest``) and which generation is live (``index``).
+A segment is written from pieces of existing segments (the live documents of each, for a merge),
+followed by new additions. Old rows are copied file to file by the kernel in runs of consecutive rows
+(chunk lines, vectors, sentence vectors); BM25 counts are rebuilt from the stored token ids, mapped
+to the new segment's vocabulary; the FAISS index of the largest piece is copied and extended when the
+index kind stays the same, else one is built. A generation is a small manifest: the settings, the
+segments, and per segment the places of the documents removed since it was written.
+Out of scope: embedding (``ingest``), when to merge (``merge``) and which generation is live (``live``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from ..lexical import BM25, Vocabulary
 from ..records import Chunk, Document
 from . import ann, store
-from .snapshot import ROWS_FILE, Snapshot, build_parts, gather, lang_rows, open_snapshot
+from .segment import ROWS_FILE, SEGMENT_FORMAT, Segment, build_parts, gather, lang_rows
 
 
 class Addition(NamedTuple):
@@ -35,6 +38,16 @@ class Addition(NamedTuple):
     file_records: int = 1
 
 
+class Piece(NamedTuple):
+    """Documents of an existing segment to copy into a new one: their places in its documents list."""
+
+    segment: Segment
+    docs: np.ndarray
+
+    def rows(self) -> np.ndarray:
+        return np.flatnonzero(np.isin(self.segment.doc_rows, self.docs))
+
+
 def doc_entry(a: Addition) -> dict[str, Any]:
     d = a.document
     return {"id": d.id, "title": d.title, "path": d.path, "lang": d.lang, "file_hash": a.file_hash,
@@ -42,57 +55,77 @@ def doc_entry(a: Addition) -> dict[str, Any]:
             "added": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-def write_generation(folder: Path, manifest: dict, old: Snapshot | None, keep_rows: np.ndarray,
-                      additions: list[Addition]) -> Snapshot:
-    """Stream the kept rows of ``old`` and the ``additions`` into a new generation.
-
-    Old data is copied file to file by the kernel, one byte range per run of consecutive kept rows
-    (chunk lines, vectors, sentence vectors), and BM25 is rebuilt from the kept rows' stored token
-    ids; nothing old is parsed or gathered into Python lists, so an add to a 1M-chunk index needs
-    memory for the additions, the BM25 matrix and a copy of the approximate index, not the corpus.
-    While the index kind does not change, the approximate indexes of ``old`` are copied and extended
-    (appended rows) with removed rows marked deleted, instead of rebuilt (see ``_carry_parts``).
-    """
-    staging = store.new_generation(folder)
-    dim = int(manifest["dim"])
-    doc_index = {d["id"]: i for i, d in enumerate(manifest["documents"])}
-    keep_rows = np.asarray(keep_rows if old is not None else [], np.int64)
+def write_segment(folder: Path, pieces: list[Piece], additions: list[Addition], dim: int,
+                  ann_request: str) -> Segment:
+    """A sealed segment of ``pieces`` then ``additions``, in a staging folder (``publish`` names it),
+    returned open with its FAISS indexes in memory. Memory: the additions, one BM25 build and the
+    copied FAISS index; old rows are never gathered into Python objects."""
+    staging = store.new_segment(folder)
+    rows = [p.rows() for p in pieces]
     new_chunks = [c for a in additions for c in a.chunks]
     n = store.write_chunks(staging, (store.chunk_line(c) for c in new_chunks),
-                           old.chunks if old is not None else None, keep_rows)
-    langs = np.asarray([*(old.langs[keep_rows].tolist() if old is not None else []),
+                           [(p.segment.chunks, r) for p, r in zip(pieces, rows)])
+    documents, doc_rows = _documents(pieces, rows, additions)
+    np.save(staging / "doc_rows.npy", doc_rows)
+    langs = np.asarray([*(lang for p, r in zip(pieces, rows) for lang in p.segment.langs[r].tolist()),
                         *(c.lang for c in new_chunks)], dtype="<U8")
     np.save(staging / "langs.npy", langs)
-    old_docs = np.asarray([doc_index.get(d["id"], -1) for d in old.documents] if old is not None else [], np.int32)
-    doc_rows = np.concatenate([old_docs[old.doc_rows[keep_rows]] if len(keep_rows) else np.zeros(0, np.int32),
-                               np.asarray([doc_index[a.document.id] for a in additions for _ in a.chunks], np.int32)])
-    np.save(staging / "doc_rows.npy", doc_rows.astype(np.int32))
-    vectors = _write_vectors(staging, old, keep_rows, additions, dim)
-    _write_sentence_vectors(staging, old, keep_rows, additions, dim)
-    _build_bm25(old, keep_rows, additions).save(staging / "bm25")
-    kind = ann.choose_kind(manifest.get("ann_request", "auto"), n)
-    carry = old is not None and old.manifest.get("ann") == kind and kind not in ann.REBUILT_ON_OPEN
-    parts = _carry_parts(old, keep_rows, vectors, langs, kind) if carry else build_parts(vectors, langs, kind)
-    for lang, (index, rows) in parts.items():
+    vectors = _write_vectors(staging, pieces, rows, additions, dim)
+    _write_sentence_vectors(staging, pieces, rows, additions, dim)
+    _bm25(pieces, rows, additions).save(staging / "bm25")
+    counts = {lang: len(r) for lang, r in lang_rows(langs)}
+    kind = ann.choose_kind(ann_request, max(counts.values(), default=0))
+    parts = _parts(pieces, rows, vectors, langs, kind)
+    for lang, (index, id_rows) in parts.items():
         (staging / f"ann-{lang}").mkdir()
         ann.save(index, kind, staging / f"ann-{lang}")
         if kind not in ann.REBUILT_ON_OPEN:
-            np.save(staging / f"ann-{lang}" / ROWS_FILE, rows)
-    manifest = {**manifest, "ann": kind, "chunks": n}
-    gen = store.commit_generation(folder, staging, manifest)
-    return open_snapshot(gen, verify=False, parts=parts)
+            np.save(staging / f"ann-{lang}" / ROWS_FILE, id_rows)
+    manifest = store.seal(staging, {"rows": n, "dim": dim, "ann": kind, "langs": counts, "documents": documents},
+                          SEGMENT_FORMAT)
+    return Segment(staging, manifest, parts=parts)
 
 
-def _write_rows(path: Path, dtype: type, dim: int, n: int, old_path: Path | None, old_runs: list[tuple[int, int]],
+def publish(segment: Segment) -> Segment:
+    """Give a written segment its final name (under the writer lock, right before its generation)."""
+    segment.folder = store.publish_segment(segment.folder)
+    return segment
+
+
+def write_generation(folder: Path, settings: dict[str, Any], segments: list[tuple[str, list[int]]]) -> Path:
+    """Commit a generation of ``segments`` (name, places of its removed documents) and make it live."""
+    staging = store.new_generation(folder)
+    manifest = {**settings, "segments": [{"name": name, "deleted": sorted(deleted)} for name, deleted in segments]}
+    return store.commit_generation(folder, staging, manifest)
+
+
+def _documents(pieces: list[Piece], rows: list[np.ndarray], additions: list[Addition]) -> tuple[list, np.ndarray]:
+    """The new segment's document entries and each row's place among them."""
+    documents: list[dict[str, Any]] = []
+    doc_rows = []
+    for p, r in zip(pieces, rows):
+        place = np.full(len(p.segment.documents), -1, np.int32)
+        place[p.docs] = len(documents) + np.arange(len(p.docs))
+        documents += [p.segment.documents[i] for i in p.docs.tolist()]
+        doc_rows.append(place[p.segment.doc_rows[r]])
+    for a in additions:
+        doc_rows.append(np.full(len(a.chunks), len(documents), np.int32))
+        documents.append(doc_entry(a))
+    return documents, np.concatenate([np.zeros(0, np.int32), *doc_rows]).astype(np.int32)
+
+
+def _write_rows(path: Path, dtype: type, dim: int, n: int, olds: list[tuple[Path, list[tuple[int, int]]]],
                 new: list[np.ndarray]) -> None:
-    """An .npy of ``n`` rows: the row ranges ``old_runs`` of ``old_path`` copied by the kernel (no map, no
-    Python copy of old rows), then ``new``. Returns nothing; open the result with ``np.load``."""
+    """An .npy of ``n`` rows: row ranges of the old files copied by the kernel (no map, no Python
+    copy of old rows), then ``new``."""
     row = np.dtype(dtype).itemsize * dim
     with open(path, "wb") as f:
         np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
                                                  "fortran_order": False, "shape": (n, dim)})
         f.flush()
-        if old_runs:
+        for old_path, old_runs in olds:
+            if not old_runs:
+                continue
             with open(old_path, "rb") as src:
                 base = _npy_data_offset(src)
                 for a, b in old_runs:
@@ -108,43 +141,46 @@ def _npy_data_offset(f) -> int:
     return f.tell()
 
 
-def _write_vectors(staging: Path, old: Snapshot | None, keep_rows: np.ndarray, additions: list[Addition],
+def _write_vectors(staging: Path, pieces: list[Piece], rows: list[np.ndarray], additions: list[Addition],
                    dim: int) -> np.ndarray:
     new = [np.asarray(a.vectors, dtype=np.float32).reshape(-1, dim) for a in additions]
-    first, end = store.runs(keep_rows)
-    _write_rows(staging / "vectors.npy", np.float32, dim, len(keep_rows) + sum(len(v) for v in new),
-                old.folder / "vectors.npy" if old is not None else None, list(zip(first.tolist(), end.tolist())), new)
+    olds = []
+    for p, r in zip(pieces, rows):
+        first, end = store.runs(r)
+        olds.append((p.segment.folder / "vectors.npy", list(zip(first.tolist(), end.tolist()))))
+    _write_rows(staging / "vectors.npy", np.float32, dim, sum(map(len, rows)) + sum(map(len, new)), olds, new)
     return np.load(staging / "vectors.npy", mmap_mode="r")
 
 
-def _write_sentence_vectors(staging: Path, old: Snapshot | None, keep_rows: np.ndarray,
+def _write_sentence_vectors(staging: Path, pieces: list[Piece], rows: list[np.ndarray],
                             additions: list[Addition], dim: int) -> None:
     # fp16 halves the largest file; sentence scores only pick among a handful of candidates.
-    counts = [np.diff(old.sentence_offsets)[keep_rows] if len(keep_rows) else np.zeros(0, np.int64)]
+    counts, olds = [], []
+    for p, r in zip(pieces, rows):
+        offsets = p.segment.sentence_offsets
+        counts.append(np.diff(offsets)[r])
+        first, end = store.runs(r)
+        olds.append((p.segment.folder / "sentence_vectors.npy",
+                     list(zip(offsets[first].tolist(), offsets[end].tolist()))))
     counts += [np.asarray([len(v) for v in a.sentence_vectors], np.int64) for a in additions]
-    offsets = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate([np.zeros(0, np.int64), *counts]))]).astype(np.int64)
     np.save(staging / "sentence_offsets.npy", offsets)
-    first, end = store.runs(keep_rows)
-    old_runs = list(zip(old.sentence_offsets[first].tolist(), old.sentence_offsets[end].tolist())) if len(first) else []
-    _write_rows(staging / "sentence_vectors.npy", np.float16, dim, int(offsets[-1]),
-                old.folder / "sentence_vectors.npy" if old is not None else None, old_runs,
+    _write_rows(staging / "sentence_vectors.npy", np.float16, dim, int(offsets[-1]), olds,
                 [v for a in additions for v in a.sentence_vectors])
 
 
-def _build_bm25(old: Snapshot | None, keep_rows: np.ndarray, additions: list[Addition]) -> BM25:
-    """BM25 over the kept rows (their stored token ids, never re-tokenised) and the additions."""
-    vocab = Vocabulary(old.bm25.vocab.ids if old is not None else None)
+def _bm25(pieces: list[Piece], rows: list[np.ndarray], additions: list[Addition]) -> BM25:
+    """BM25 counts of the kept rows (their stored token ids, never re-tokenised) and the additions."""
+    vocab = Vocabulary()
     ids, lengths = [], []
-    if len(keep_rows):
-        tokens, offsets = old.bm25.tokens, old.bm25.token_offsets
-        if tokens is None:  # a generation written before token ids were kept
-            lines = (old.folder / "tokens.txt").read_text("utf-8").split("\n")
-            tokens, offsets = vocab.encode(lines[r].split() for r in keep_rows.tolist())
-            keep_rows = np.arange(len(keep_rows))
-        offsets = np.asarray(offsets)
-        first, end = store.runs(keep_rows)
-        ids += [tokens[a:b] for a, b in zip(offsets[first].tolist(), offsets[end].tolist())]
-        lengths.append(np.diff(offsets)[keep_rows])
+    for p, r in zip(pieces, rows):
+        bm = p.segment.bm25
+        terms = sorted(bm.vocab.ids, key=bm.vocab.ids.__getitem__)
+        remap = np.asarray([vocab.ids.setdefault(t, len(vocab.ids)) for t in terms], np.int32)
+        offsets = np.asarray(bm.token_offsets)
+        first, end = store.runs(r)
+        ids += [remap[np.asarray(bm.tokens[a:b])] for a, b in zip(offsets[first].tolist(), offsets[end].tolist())]
+        lengths.append(np.diff(offsets)[r])
     new_ids, new_offsets = vocab.encode(t for a in additions for t in a.tokens)
     ids.append(new_ids)
     lengths.append(np.diff(new_offsets))
@@ -153,24 +189,29 @@ def _build_bm25(old: Snapshot | None, keep_rows: np.ndarray, additions: list[Add
     return BM25.from_ids(flat, offsets, vocab)
 
 
-def _carry_parts(old: Snapshot, keep_rows: np.ndarray, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
-    """The old generation's per-language indexes carried over: copied (readers of ``old`` may still
-    be searching them), their removed rows marked -1 (excluded at search time), the appended rows
-    added. A language new to the corpus, or one whose index would be over ``ann.MAX_DELETED``
-    deleted, gets a fresh index."""
-    new_row = np.full(len(old), -1, np.int64)
-    new_row[keep_rows] = np.arange(len(keep_rows))
+def _parts(pieces: list[Piece], rows: list[np.ndarray], vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
+    """One FAISS index per language. The largest piece's index is carried when it is of ``kind``:
+    copied (readers may still be searching it), the ids of rows not carried over marked -1 (skipped at
+    search time), the other rows added; unless that leaves over ``ann.MAX_DELETED`` of it dead."""
+    if kind in ann.REBUILT_ON_OPEN or not pieces:
+        return build_parts(vectors, langs, kind)
+    big = int(np.argmax([len(r) for r in rows]))
+    source = pieces[big].segment
+    if source.kind != kind:
+        return build_parts(vectors, langs, kind)
+    new_row = np.full(source.rows, -1, np.int64)
+    new_row[rows[big]] = sum(len(r) for r in rows[:big]) + np.arange(len(rows[big]))
     parts = {}
-    for lang, rows in lang_rows(langs):
-        appended = rows[np.searchsorted(rows, len(keep_rows)):]
-        if lang in old.parts:
-            index, old_rows = old.parts[lang]
-            carried = np.where(old_rows >= 0, new_row[np.maximum(old_rows, 0)], -1)
-            ids_to_rows = np.concatenate([carried, appended])
+    for lang, lrows in lang_rows(langs):
+        if lang in source.parts:
+            index, id_rows = source.parts[lang]
+            carried = np.where(id_rows >= 0, new_row[np.maximum(id_rows, 0)], -1)
+            others = np.setdiff1d(lrows, carried[carried >= 0])
+            ids_to_rows = np.concatenate([carried, others])
             if np.count_nonzero(ids_to_rows < 0) <= ann.MAX_DELETED * len(ids_to_rows):
                 index = ann.clone(index)
-                ann.add(index, vectors[appended])
+                ann.add(index, gather(vectors, others) if len(others) else vectors[:0])
                 parts[lang] = (index, ids_to_rows)
                 continue
-        parts[lang] = (ann.build(kind, gather(vectors, rows)), rows)
+        parts[lang] = (ann.build(kind, gather(vectors, lrows)), lrows)
     return parts

@@ -1,19 +1,21 @@
 """The index: an index folder and its live ``Snapshot``, kept current across processes.
 
-``Index.apply`` takes the folder's writer lock (``lock``: one writer at a time, across processes),
-re-reads the newest generation, writes a new one (``generation``) holding its chunks that survive
-plus the additions, then swaps the in-memory snapshot in one assignment; a reader that took the
-previous snapshot keeps a consistent view until it is done. ``Index.snapshot`` checks ``CURRENT``
-with one ``stat`` per access and opens a newer generation (written by another process) once, so a
-long-running server sees what ``qa ingest`` adds. Generations still leased by a live reader
-(``leases``) are not pruned. Vectors are split into one FAISS index per chunk language so that dense
-search can rank each language on its own scale.
-Out of scope: embedding and chunking (``ingest`` does them) and ranking (``retrieve``).
+``Index.apply`` writes the additions as one new segment (before taking any lock), then takes the
+folder's writer lock (``lock``: one writer at a time, across processes), re-reads the newest
+generation, marks the removed documents in their segments and commits a new generation of the
+segments that are left plus the new one: a save costs what it adds, not the size of the index. The
+in-memory snapshot is swapped in one assignment; a reader that took the previous snapshot keeps a
+consistent view until it is done. ``Index.snapshot`` checks ``CURRENT`` with one ``stat`` per access
+and opens a newer generation (written by another process) once, re-using the segments it already has
+open. Generations still leased by a live reader (``leases``) are not pruned, nor their segments.
+Small segments are merged in the background (``merge``). Out of scope: embedding and chunking
+(``ingest`` does them) and ranking (``retrieve``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import weakref
 from collections import Counter
@@ -25,12 +27,15 @@ import numpy as np
 
 from ..chunk import ChunkSettings
 from . import ann, store
-from .generation import Addition, doc_entry, write_generation
-from .leases import Lease, pinned
+from .generation import Addition, Piece, publish, write_generation, write_segment
+from .leases import Lease, alive, pinned
 from .lock import WriterLock
+from .merge import Merger
+from .segment import Segment
 from .snapshot import Snapshot, open_snapshot
 
 OPEN_RETRIES = 5  # a generation pruned between reading CURRENT and opening it: read CURRENT again
+SETTINGS = ("embedder", "dim", "chunking", "ann_request")  # what every generation of a folder repeats
 
 
 class IndexExists(ValueError):
@@ -59,19 +64,19 @@ class Index:
         self._refreshing = threading.Lock()
         self._seen = _stamp(self.folder)
         self._snapshot = self._leased(snapshot)
+        self._merger = Merger(self)
 
     @classmethod
     def create(cls, folder: str | Path, embedder: str, dim: int, chunking: ChunkSettings,
                ann_kind: str = "auto") -> Index:
         folder = Path(folder)
         ann.choose_kind(ann_kind, 0)
-        manifest = {"embedder": embedder, "dim": dim, "chunking": chunking._asdict(),
-                    "ann_request": ann_kind, "documents": []}
+        settings = {"embedder": embedder, "dim": dim, "chunking": chunking._asdict(), "ann_request": ann_kind}
         writer = WriterLock(folder, threading.RLock())
         with writer.hold():  # two processes creating the same folder: one creates, the other is told
             if store.live_generation(folder) is not None:
                 raise IndexExists(f"an index already exists at {folder}; open it, or choose another folder")
-            return cls(folder, write_generation(folder, manifest, None, np.zeros(0, np.int64), []))
+            return cls(folder, open_snapshot(write_generation(folder, settings, []), verify=False))
 
     @classmethod
     def open(cls, folder: str | Path, embedder: str | None = None, verify: bool = True) -> Index:
@@ -105,8 +110,8 @@ class Index:
                 gen = store.live_generation(self.folder)
                 if gen is not None and gen.name != self._snapshot.folder.name:
                     # The writer sealed it (checksums); a server need not hash it again.
-                    self._snapshot = self._leased(_open_current(self.folder, self._lease, verify=False),
-                                                  already_taken=True)
+                    opened = _open_current(self.folder, self._lease, verify=False, reuse=self._open_segments())
+                    self._snapshot = self._leased(opened, already_taken=True)
                 self._seen = stamp
         return self._snapshot
 
@@ -138,30 +143,100 @@ class Index:
         held = Counter(d["path"] for d in docs)
         return {d["path"]: d["file_hash"] for d in docs if held[d["path"]] >= d.get("file_records", 1)}
 
+    def _open_segments(self) -> dict[str, Segment]:
+        return {seg.name: seg for seg in self._snapshot.segments}
+
     def apply(self, additions: list[Addition], remove: set[str], timeout: float | None = None) -> Snapshot:
         """Remove the documents with ids in ``remove``, add ``additions``, save, and go live.
 
         Applied to the newest generation under the writer lock, whatever snapshot the additions were
         planned on: ids absent by now are ignored, an addition replaces a document of the same id,
         and also the documents of its file's other versions (same path, another file hash), which a
-        writer in another process may have added since."""
-        with self.writer(timeout) as old:
-            versions = {a.document.path: a.file_hash for a in additions}
-            drop = set(remove) | {a.document.id for a in additions}
-            kept = [i for i, d in enumerate(old.documents) if d["id"] not in drop
-                    and versions.get(d["path"], d["file_hash"]) == d["file_hash"]]
-            if not additions and len(kept) == len(old.documents):
-                return old  # nothing to remove any more: no new generation
-            keep_rows = np.flatnonzero(np.isin(old.doc_rows, kept))
-            documents = [old.documents[i] for i in kept] + [doc_entry(a) for a in additions]
-            snapshot = write_generation(self.folder, {**old.manifest, "documents": documents},
-                                        old, keep_rows, additions)
-            self._snapshot, self._seen = self._leased(snapshot), _stamp(self.folder)
-            store.prune(self.folder, keep={snapshot.folder.name} | pinned(self.folder))
-            return snapshot
+        writer in another process may have added since. The new segment is written before the lock
+        is taken, so another process's writes wait only for the commit."""
+        manifest = self.snapshot.manifest
+        staged = write_segment(self.folder, [], additions, int(manifest["dim"]), manifest.get("ann_request", "auto")) \
+            if additions else None
+        try:
+            with self.writer(timeout) as old:
+                versions = {a.document.path: a.file_hash for a in additions}
+                drop = set(remove) | {a.document.id for a in additions}
+                entries, changed = [], staged is not None
+                for seg, gone in zip(old.segments, old.deleted):
+                    removed = set(gone.tolist()) | {
+                        i for i, d in enumerate(seg.documents)
+                        if d["id"] in drop or versions.get(d["path"], d["file_hash"]) != d["file_hash"]}
+                    changed |= len(removed) > len(gone)
+                    if len(removed) < len(seg.documents):
+                        entries.append((seg, removed))
+                if not changed:
+                    return old  # nothing to remove any more: no new generation
+                if staged is not None:
+                    entries.append((publish(staged), set()))
+                    staged = None
+                snapshot = self._commit(old, entries)
+        finally:
+            if staged is not None:  # refused or failed before its commit: it never went live
+                shutil.rmtree(staged.folder, ignore_errors=True)
+        self._merger.kick()
+        return snapshot
+
+    def merge_segments(self, names: list[str], timeout: float | None = None) -> bool:
+        """Merge the named segments of the live snapshot into one (written without the lock, committed
+        with it, carrying over documents removed meanwhile); False when another writer changed them first."""
+        base = self.snapshot
+        chosen = {seg.name: (seg, gone) for seg, gone in zip(base.segments, base.deleted) if seg.name in names}
+        if len(chosen) < 2 and not any(len(gone) for _, gone in chosen.values()):
+            return False
+        pieces = [Piece(seg, np.setdiff1d(np.arange(len(seg.documents)), gone)) for seg, gone in chosen.values()]
+        merged = write_segment(self.folder, pieces, [], int(base.manifest["dim"]),
+                               base.manifest.get("ann_request", "auto"))
+        place, at, published = {}, 0, False
+        for piece in pieces:
+            for pos in piece.docs.tolist():
+                place[(piece.segment.name, pos)] = at
+                at += 1
+        try:
+            with self.writer(timeout) as newest:
+                current = {seg.name: gone.tolist() for seg, gone in zip(newest.segments, newest.deleted)}
+                held = {d["id"] for d in newest.documents}
+                for name, (seg, _) in chosen.items():
+                    if name not in current:  # dropped whole: all of it removed, or merged by another writer
+                        if any(d["id"] in held for d in seg.documents):
+                            return False
+                        current[name] = list(range(len(seg.documents)))
+                removed = {place[(name, pos)] for name in chosen for pos in current[name] if (name, pos) in place}
+                entries, published = [], False
+                for seg, gone in zip(newest.segments, newest.deleted):
+                    if seg.name not in chosen:
+                        entries.append((seg, set(gone.tolist())))
+                    elif not published:  # the merged segment takes the place of the first one it replaces
+                        entries.append((publish(merged), removed))
+                        published = True
+                self._commit(newest, [e for e in entries if len(e[1]) < len(e[0].documents)])
+                return True
+        finally:
+            if not published:
+                shutil.rmtree(merged.folder, ignore_errors=True)
+
+    def merge(self) -> int:
+        """Run the merges that are due now, in this thread (see ``merge``); returns how many ran."""
+        from .merge import merge_all
+
+        return merge_all(self)
+
+    def _commit(self, old: Snapshot, entries: list[tuple[Segment, set[int]]]) -> Snapshot:
+        """Write and go live with a generation of ``entries`` (segment, places of removed documents);
+        call it holding the writer lock."""
+        settings = {key: old.manifest[key] for key in SETTINGS if key in old.manifest}
+        gen = write_generation(self.folder, settings, [(seg.name, sorted(gone)) for seg, gone in entries])
+        snapshot = open_snapshot(gen, verify=False, reuse={seg.name: seg for seg, _ in entries})
+        self._snapshot, self._seen = self._leased(snapshot), _stamp(self.folder)
+        store.prune(self.folder, keep={gen.name} | pinned(self.folder), alive=lambda pid: alive(pid, None))
+        return snapshot
 
 
-def _open_current(folder: Path, lease: Lease, verify: bool) -> Snapshot:
+def _open_current(folder: Path, lease: Lease, verify: bool, reuse: dict[str, Segment] | None = None) -> Snapshot:
     """Lease, then open, the generation ``CURRENT`` names; the caller owns one lease on the result."""
     for attempt in range(OPEN_RETRIES):
         gen = store.live_generation(folder)
@@ -169,7 +244,7 @@ def _open_current(folder: Path, lease: Lease, verify: bool) -> Snapshot:
             raise ValueError(f"no index at {folder}; build one with `qa ingest PATH --index {folder}`")
         lease.take(gen.name)
         try:
-            return open_snapshot(gen, verify)
+            return open_snapshot(gen, verify, reuse)
         except (OSError, store.StoreError):
             lease.release(gen.name)
             if attempt == OPEN_RETRIES - 1 or store.live_generation(folder) == gen:

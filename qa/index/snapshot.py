@@ -1,55 +1,187 @@
-"""An opened generation: everything a query reads, immutable once created.
+"""An opened generation: its segments combined into one list of live chunks, immutable once created.
 
-A ``Snapshot`` holds memory maps of one generation's files (chunk store, passage and sentence
-vectors), its BM25 index and one FAISS index per chunk language (``parts``: language → index and
-the corpus row of each of its ids, -1 once removed). Queries take one snapshot and read only it.
-Out of scope: writing generations (``generation``) and choosing the live one (``index``).
+Rows are numbered over the live chunks of all segments in order (the rows of removed documents are
+skipped, so ``range(len(snapshot))`` is every live chunk), and only mean something within one
+snapshot. Per-row arrays (languages, documents) are built at open; vectors, sentence vectors and
+chunks are read from each segment's memory maps through ``Stacked`` views. BM25 scores all segments
+with the statistics of all live chunks (``lexical.Combined``); dense search asks every segment's FAISS
+index for the language and merges the lists. Segments already open in the previous snapshot are
+reused, so following a new generation costs what it added. Out of scope: writing (``generation``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..lexical import BM25
+from ..lexical import Combined
+from ..records import Chunk
 from . import ann, store
+from .segment import SEGMENTS, Segment, open_segment
 
-ROWS_FILE = "rows.npy"  # beside a saved FAISS index: each of its ids' row, -1 once removed
+
+class Stacked:
+    """The rows of one per-segment array (``pick(segment)``) for rows of the snapshot, as if one array."""
+
+    def __init__(self, snap: Snapshot, pick: Callable[[Segment], np.ndarray], sentences: bool = False):
+        self._snap, self._pick, self._sentences = snap, pick, sentences
+
+    def __len__(self) -> int:
+        return self._snap.sentence_total if self._sentences else len(self._snap)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        dim = int(self._snap.manifest["dim"])
+        return (len(self), dim)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        rows = np.asarray(rows, np.int64)
+        flat = rows.reshape(-1)
+        where, local = (self._snap.locate_sentences if self._sentences else self._snap.locate)(flat)
+        arrays = [self._pick(seg) for seg in self._snap.segments]
+        if len(arrays) == 1:
+            out = np.asarray(arrays[0][local])
+        else:
+            out = np.empty((len(flat), self.shape[1]), arrays[0].dtype if arrays else np.float32)
+            for s in np.unique(where).tolist():
+                mask = where == s
+                out[mask] = arrays[s][local[mask]]
+        return out.reshape(*rows.shape, self.shape[1]) if rows.ndim else out.reshape(-1)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[np.arange(len(self))]
+        return out.astype(dtype) if dtype is not None else out
 
 
-@dataclass(frozen=True)
+class StackedChunks:
+    """The chunks of the snapshot's rows."""
+
+    def __init__(self, snap: Snapshot):
+        self._snap = snap
+
+    def __len__(self) -> int:
+        return len(self._snap)
+
+    def raw(self, i: int) -> bytes:
+        if not 0 <= int(i) < len(self._snap):
+            raise IndexError(i)
+        where, local = self._snap.locate(np.asarray([i], np.int64))
+        return self._snap.segments[int(where[0])].chunks.raw(int(local[0]))
+
+    def __getitem__(self, i: int) -> Chunk:
+        return Chunk.from_dict(json.loads(self.raw(i)))
+
+
+def _vectors(seg: Segment) -> np.ndarray:
+    return seg.vectors
+
+
+def _sentence_vectors(seg: Segment) -> np.ndarray:
+    return seg.sentence_vectors
+
+
 class Snapshot:
     """One generation, opened: everything a query needs, never modified after creation."""
 
-    folder: Path
-    manifest: dict[str, Any]
-    chunks: store.ChunkStore
-    vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    sentence_offsets: np.ndarray
-    langs: np.ndarray
-    doc_rows: np.ndarray
-    bm25: BM25
-    parts: dict[str, tuple[ann.Index, np.ndarray]]
+    def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[Segment], deleted: list[list[int]]):
+        self.folder, self.segments = folder, tuple(segments)
+        self.deleted = tuple(np.asarray(sorted(d), np.int64) for d in deleted)
+        docs, doc_rows, langs, self._live, self._row_of = [], [], [], [], []
+        for seg, gone in zip(self.segments, self.deleted):
+            alive_doc = np.ones(len(seg.documents), bool)
+            alive_doc[gone] = False
+            place = np.where(alive_doc, len(docs) + np.cumsum(alive_doc) - 1, -1).astype(np.int32)
+            docs += [d for d, keep in zip(seg.documents, alive_doc.tolist()) if keep]
+            if len(gone):
+                live = np.flatnonzero(alive_doc[seg.doc_rows])
+                row_of = np.full(seg.rows, -1, np.int64)
+                row_of[live] = np.arange(len(live))
+            else:
+                live = row_of = None
+            self._live.append(live)
+            self._row_of.append(row_of)
+            doc_rows.append(place[seg.doc_rows if live is None else seg.doc_rows[live]])
+            langs.append(seg.langs if live is None else seg.langs[live])
+        counts = [seg.rows if live is None else len(live) for seg, live in zip(self.segments, self._live)]
+        self.bases = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        totals = [int(seg.sentence_offsets[-1]) for seg in self.segments]
+        self.sentence_bases = np.concatenate([[0], np.cumsum(totals)]).astype(np.int64)
+        self.doc_rows = np.concatenate([np.zeros(0, np.int32), *doc_rows])
+        self.langs = np.concatenate([np.zeros(0, "<U8"), *langs])
+        self.bm25 = Combined([(seg.bm25, row_of) for seg, row_of in zip(self.segments, self._row_of)])
+        biggest = max(self.segments, key=lambda s: s.rows, default=None)
+        self.manifest = {**manifest, "documents": docs, "chunks": len(self.langs), "segments_open": len(segments),
+                         "ann": biggest.kind if biggest is not None else ann.choose_kind(
+                             manifest.get("ann_request", "auto"), 0)}
+        self.cache: dict[str, Any] = {}  # values derived from this snapshot alone (e.g. retrieval's samples)
 
     @property
     def documents(self) -> list[dict[str, Any]]:
         return self.manifest["documents"]
 
+    # Views made on each access (cheap) rather than kept: a view held by the snapshot would be a
+    # reference cycle, and the snapshot's lease (see ``live``) must end as soon as it is dropped.
+    @property
+    def vectors(self) -> Stacked:
+        return Stacked(self, _vectors)
+
+    @property
+    def sentence_vectors(self) -> Stacked:
+        return Stacked(self, _sentence_vectors, sentences=True)
+
+    @property
+    def chunks(self) -> StackedChunks:
+        return StackedChunks(self)
+
+    @property
+    def sentence_total(self) -> int:
+        return int(self.sentence_bases[-1])
+
+    def __len__(self) -> int:
+        return int(self.bases[-1])
+
+    def locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment of each row, its row in that segment)."""
+        where = np.searchsorted(self.bases, rows, side="right") - 1
+        local = rows - self.bases[where]
+        for s in np.unique(where).tolist() if any(x is not None for x in self._live) else ():
+            if self._live[s] is not None:
+                mask = where == s
+                local[mask] = self._live[s][local[mask]]
+        return where, local
+
+    def locate_sentences(self, picks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        where = np.searchsorted(self.sentence_bases, picks, side="right") - 1
+        return where, picks - self.sentence_bases[where]
+
+    def sentence_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's sentences: (first, end) in the snapshot's sentence numbering."""
+        where, local = self.locate(np.asarray(rows, np.int64))
+        starts, ends = np.zeros(len(local), np.int64), np.zeros(len(local), np.int64)
+        for s in np.unique(where).tolist():
+            mask, offsets = where == s, self.segments[s].sentence_offsets
+            starts[mask] = offsets[local[mask]] + self.sentence_bases[s]
+            ends[mask] = offsets[local[mask] + 1] + self.sentence_bases[s]
+        return starts, ends
+
     def sentences_of(self, row: int) -> np.ndarray:
         """Vectors of the sentences of chunk ``row``, in the order of ``Chunk.sentences``."""
-        a, b = self.sentence_offsets[row], self.sentence_offsets[row + 1]
-        return np.asarray(self.sentence_vectors[a:b], np.float32)
+        a, b = self.sentence_bounds(np.asarray([row]))
+        return np.asarray(self.sentence_vectors[np.arange(int(a[0]), int(b[0]))], np.float32)
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["dim"])
 
     def sentence_picks(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sentence-vector indexes of ``rows``' sentences back to back, where each row with
         sentences starts in that list, which rows have sentences)."""
-        rows = np.asarray(rows, np.int64)
-        a, b = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
+        a, b = self.sentence_bounds(rows)
         lengths = b - a
         ends = np.cumsum(lengths)
         picks = np.arange(int(lengths.sum())) + np.repeat(a - (ends - lengths), lengths)
@@ -66,80 +198,74 @@ class Snapshot:
             best[some] = np.maximum.reduceat(cos, starts)
         return best
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages of the live chunks, sorted."""
+        return self.lang_codes[0]
+
     @cached_property
     def lang_codes(self) -> tuple[tuple[str, ...], np.ndarray]:
         """(the languages, each row's position in them): a cheap per-row language test at any size."""
-        names = tuple(sorted(self.parts))  # every row is in its language's part
-        codes = np.zeros(len(self.langs), np.int16)
-        for i, name in enumerate(names):
-            codes[self.live_rows(name)] = i
-        return names, codes
+        names = sorted(set().union(*(seg.lang_codes[0] for seg in self.segments)))
+        codes = []
+        for seg, live in zip(self.segments, self._live):
+            local_names, local = seg.lang_codes
+            table = np.asarray([names.index(n) for n in local_names], np.int16)
+            codes.append(table[local if live is None else local[live]])
+        codes_a = np.concatenate([np.zeros(0, np.int16), *codes])
+        present = np.bincount(codes_a, minlength=len(names)) > 0
+        if not present.all():  # a language whose every chunk was removed
+            remap = (np.cumsum(present) - 1).astype(np.int16)
+            names, codes_a = [n for n, p in zip(names, present.tolist()) if p], remap[codes_a]
+        return tuple(names), codes_a
 
     def live_rows(self, lang: str) -> np.ndarray:
-        """The rows in ``lang``'s part, ascending (its index may also hold deleted ids, mapped to -1)."""
+        """The rows in ``lang``, ascending."""
         key = f"live:{lang}"
         if key not in self.cache:
-            rows = self.parts[lang][1]
-            self.cache[key] = rows[rows >= 0]
+            names, codes = self.lang_codes
+            self.cache[key] = np.flatnonzero(codes == names.index(lang)) if lang in names else np.zeros(0, np.int64)
         return self.cache[key]
 
-    def search_params(self, lang: str) -> Any:
-        """FAISS search parameters for ``lang``'s index that skip its removed rows (None: none removed)."""
-        key = f"params:{lang}"
-        if key not in self.cache:
-            index, rows = self.parts[lang]
-            self.cache[key] = ann.excluding(index, np.flatnonzero(rows < 0))
-        return self.cache[key]
+    def dense_search(self, lang: str, query: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``m`` best (rows, cosines) in ``lang``: each segment's FAISS index, its removed rows
+        skipped, the lists merged (exact when every index is: the best ``m`` of each hold the best
+        ``m`` of all)."""
+        rows, scores = [], []
+        for s, seg in enumerate(self.segments):
+            if lang not in seg.parts:
+                continue
+            index, id_rows = seg.parts[lang]
+            alive = None if self._row_of[s] is None else self._row_of[s] >= 0
+            params = seg.exclusion(lang, alive, self.deleted[s].tobytes())
+            found_scores, ids = ann.search(index, query[None, :], m, params)
+            keep = ids[0] >= 0
+            local, found_scores = id_rows[ids[0][keep]], found_scores[0][keep]
+            ok = local >= 0
+            local, found_scores = local[ok], found_scores[ok]
+            if self._row_of[s] is not None:
+                local = self._row_of[s][local]
+                ok = local >= 0
+                local, found_scores = local[ok], found_scores[ok]
+            rows.append(self.bases[s] + local)
+            scores.append(found_scores)
+        if len(rows) == 1:
+            return rows[0], scores[0]
+        rows_a = np.concatenate([np.zeros(0, np.int64), *rows])
+        scores_a = np.concatenate([np.zeros(0, np.float32), *scores])
+        order = np.lexsort((rows_a, -scores_a))[:m]
+        return rows_a[order], scores_a[order]
 
-    @cached_property
-    def cache(self) -> dict[str, Any]:
-        """Values derived from this snapshot alone (e.g. retrieval's background samples)."""
-        return {}
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-
-def lang_rows(langs: np.ndarray):
-    for lang in sorted(set(langs.tolist())):
-        yield lang, np.flatnonzero(langs == lang)
-
-
-def gather(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    if len(rows) == len(vectors):  # one language: no fancy-index copy of a memory map
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-    return np.ascontiguousarray(vectors[rows], dtype=np.float32)
-
-
-def build_parts(vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict[str, tuple[ann.Index, np.ndarray]]:
-    return {lang: (ann.build(kind, gather(vectors, rows)), rows) for lang, rows in lang_rows(langs)}
-
-
-def load_parts(gen: Path, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
-    parts = {}
-    for lang, rows in lang_rows(langs):
-        folder = gen / f"ann-{lang}"
-        if kind in ann.REBUILT_ON_OPEN:
-            parts[lang] = (ann.load(kind, folder, gather(vectors, rows)), rows)
-        else:  # a saved index maps its ids to rows itself (removed rows are -1); older ones in row order
-            ids = folder / ROWS_FILE
-            parts[lang] = (ann.load(kind, folder, None), np.load(ids) if ids.exists() else rows)
-    return parts
+    def bytes_on_disk(self) -> int:
+        own = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+        return own + sum(seg.bytes_on_disk() for seg in self.segments)
 
 
-def open_snapshot(gen: Path, verify: bool, parts: dict | None = None) -> Snapshot:
+def open_snapshot(gen: Path, verify: bool, reuse: dict[str, Segment] | None = None) -> Snapshot:
+    """Open generation ``gen``; segments found in ``reuse`` (by name) are not opened again."""
     manifest = store.read_manifest(gen, verify=verify)
-    vectors = np.load(gen / "vectors.npy", mmap_mode="r")
-    langs = np.load(gen / "langs.npy")
-    if parts is None:
-        parts = load_parts(gen, vectors, langs, manifest["ann"])
-    sentence_vectors = np.load(gen / "sentence_vectors.npy", mmap_mode="r")
-    for mapped in (vectors, sentence_vectors):
-        store.random_access(mapped)
-    return Snapshot(
-        folder=gen, manifest=manifest, chunks=store.ChunkStore(gen), vectors=vectors,
-        sentence_vectors=sentence_vectors,
-        sentence_offsets=np.load(gen / "sentence_offsets.npy"), langs=langs,
-        doc_rows=np.load(gen / "doc_rows.npy"), bm25=BM25.load(gen / "bm25"),
-        parts=parts,
-    )
+    segments = []
+    for entry in manifest["segments"]:
+        seg = (reuse or {}).get(entry["name"])
+        segments.append(seg if seg is not None else open_segment(gen.parent / SEGMENTS / entry["name"], verify))
+    return Snapshot(gen, manifest, segments, [entry["deleted"] for entry in manifest["segments"]])

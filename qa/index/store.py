@@ -1,13 +1,17 @@
-"""On-disk layout of an index folder: immutable generations switched atomically.
+"""On-disk layout of an index folder: immutable generations of immutable segments, switched atomically.
 
-    DIR/CURRENT          name of the live generation, replaced with os.replace (atomic)
-    DIR/gen-000042/      manifest.json, chunks.jsonl, offsets.npy, vectors.npy, ... (never edited)
+    DIR/CURRENT              name of the live generation, replaced with os.replace (atomic)
+    DIR/gen-000042/          manifest.json: the settings, the segments it is made of and, per segment,
+                             the documents removed since it was written (never edited)
+    DIR/segments/seg-HEX/    one segment: chunks, vectors, BM25, FAISS (``segment``; never edited)
 
-A save writes a whole new generation beside the live one, fsyncs it, then flips ``CURRENT``; a crash
-at any moment leaves the previous generation live. The manifest records a sha256 of every file so a
-damaged file is detected on open (``manifest.sha256`` guards the manifest itself). Chunks are read
-through a memory map, one line at a time, so a large corpus does not need its text in RAM.
-Out of scope: what the files mean (``generation`` writes them, ``snapshot`` reads them).
+A save writes its new segment (if it adds anything) and a new generation beside the live one, fsyncs
+them, then flips ``CURRENT``; a crash at any moment leaves the previous generation live, and what the
+crash left behind is cleared by the next save. Every sealed folder (generation or segment) records a
+sha256 of each of its files so a damaged file is detected on open (``manifest.sha256`` guards the
+manifest itself). Chunks are read through a memory map, one line at a time, so a large corpus does
+not need its text in RAM. Out of scope: what the files mean (``generation`` writes them, ``segment``
+and ``snapshot`` read them).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import hashlib
 import json
 import mmap
 import os
+import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,8 +30,9 @@ import numpy as np
 
 from ..records import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: one folder per generation holding every chunk (read by no version since segments)
 CURRENT = "CURRENT"
+SEGMENTS = "segments"
 MANIFEST = "manifest.json"
 MANIFEST_SHA256 = "manifest.sha256"
 
@@ -98,11 +104,11 @@ def new_generation(folder: Path) -> Path:
     return staging
 
 
-def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
-    """Seal ``staging`` with its manifest and make it the live generation."""
+def seal(staging: Path, manifest: dict, version: int) -> dict:
+    """Write ``manifest`` (with the format ``version`` and the sha256 of every file) and fsync it all."""
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     digests = sha256_files(files)
-    manifest = {**manifest, "format": FORMAT_VERSION,
+    manifest = {**manifest, "format": version,
                 "checksums": {str(p.relative_to(staging)): digests[p] for p in files}}
     data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
     (staging / MANIFEST).write_bytes(data)
@@ -111,7 +117,31 @@ def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
     for p in [*files, staging / MANIFEST, staging / MANIFEST_SHA256]:
         with open(p, "rb") as f:
             os.fsync(f.fileno())
-    _fsync_dir(staging)
+    for d in {p.parent for p in files} | {staging}:
+        _fsync_dir(d)
+    return manifest
+
+
+def new_segment(folder: Path) -> Path:
+    """An empty staging folder for a segment, named after this process (see ``prune``)."""
+    (folder / SEGMENTS).mkdir(parents=True, exist_ok=True)
+    staging = folder / SEGMENTS / f".staging-{os.getpid()}-seg-{secrets.token_hex(6)}"
+    staging.mkdir()
+    return staging
+
+
+def publish_segment(staging: Path) -> Path:
+    """Give a sealed staging segment its final name (under the writer lock, just before its
+    generation is committed: ``prune`` deletes any final-named segment no generation lists)."""
+    final = staging.parent / ("seg-" + staging.name.rsplit("-seg-", 1)[1])
+    os.rename(staging, final)
+    _fsync_dir(staging.parent)
+    return final
+
+
+def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
+    """Seal ``staging`` with its manifest and make it the live generation."""
+    seal(staging, manifest, FORMAT_VERSION)
     gen = folder / staging.name.removeprefix(".staging-")
     os.rename(staging, gen)
     tmp = folder / f"{CURRENT}.tmp"
@@ -123,64 +153,98 @@ def commit_generation(folder: Path, staging: Path, manifest: dict) -> Path:
     return gen
 
 
-def prune(folder: Path, keep: set[str]) -> None:
-    """Delete the generations not named in ``keep`` (call it holding the writer lock). Each is renamed
-    away first, so a reader opening it finds all of it or none of it (and retries with CURRENT)."""
+def _remove(path: Path) -> None:
+    """Rename ``path`` away, then delete it: a reader opening it finds all of it or none of it."""
+    trash = path.parent / f".trash-{path.name}"
+    try:
+        os.rename(path, trash)
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def segments_of(gen: Path) -> set[str]:
+    try:
+        return {s["name"] for s in json.loads((gen / MANIFEST).read_bytes()).get("segments", [])}
+    except (OSError, ValueError, TypeError, KeyError):
+        return set()
+
+
+def prune(folder: Path, keep: set[str], alive: Callable[[int], bool]) -> None:
+    """Delete the generations not named in ``keep``, then the segments no remaining generation lists,
+    and staging folders of processes that are gone (``alive(pid)``). Call it holding the writer lock."""
     for gen in folder.glob("gen-*"):
         if gen.name not in keep:
-            trash = folder / f".trash-{gen.name}"
-            try:
-                os.rename(gen, trash)
-            except OSError:
-                continue
-            shutil.rmtree(trash, ignore_errors=True)
-    for trash in folder.glob(".trash-*"):  # left by a writer killed while deleting
+            _remove(gen)
+    used = set().union(*(segments_of(g) for g in folder.glob("gen-*")))
+    for seg in (folder / SEGMENTS).glob("seg-*"):
+        if seg.name not in used:
+            _remove(seg)
+    for staging in (folder / SEGMENTS).glob(".staging-*"):
+        pid = staging.name.split("-")[1]
+        if not pid.isdigit() or not alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+    for trash in [*folder.glob(".trash-*"), *(folder / SEGMENTS).glob(".trash-*")]:  # a killed writer's
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def read_manifest(gen: Path, verify: bool = True) -> dict:
+def read_sealed(folder: Path, verify: bool, what: str, version: int) -> dict:
+    """The manifest of a sealed folder, its seal and (``verify``) every file's checksum checked."""
+    root = folder.parent.parent if what == "segment" else folder.parent
     try:
-        data = (gen / MANIFEST).read_bytes()
-        sealed = gen / MANIFEST_SHA256  # absent in indexes written before it existed
-        if verify and sealed.exists() and sealed.read_text().strip() != hashlib.sha256(data).hexdigest():
-            raise StoreError(f"index file {gen / MANIFEST} is damaged (checksum mismatch); "
-                             f"delete {gen.parent} and ingest again to rebuild it")
+        data = (folder / MANIFEST).read_bytes()
+        sealed = folder / MANIFEST_SHA256
+        if verify and sealed.read_text().strip() != hashlib.sha256(data).hexdigest():
+            raise StoreError(f"index file {folder / MANIFEST} is damaged (checksum mismatch); "
+                             f"delete {root} and ingest again to rebuild it")
         manifest = json.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StoreError(f"the index manifest {gen / MANIFEST} is unreadable ({e}); "
-                          f"delete {gen.parent} and ingest again") from e
+        raise StoreError(f"the {what} manifest {folder / MANIFEST} is unreadable ({e}); "
+                         f"delete {root} and ingest again") from e
     if not isinstance(manifest, dict):
-        raise StoreError(f"the index manifest {gen / MANIFEST} is damaged; delete {gen.parent} and ingest again")
-    if manifest.get("format") != FORMAT_VERSION:
-        raise StoreError(f"index format {manifest.get('format')} in {gen.parent} is not "
-                          f"supported (this version reads {FORMAT_VERSION}); rebuild the index")
+        raise StoreError(f"the {what} manifest {folder / MANIFEST} is damaged; delete {root} and ingest again")
+    if manifest.get("format") != version:
+        raise StoreError(f"{what} format {manifest.get('format')} in {root} is not supported (this version "
+                         f"reads {version}); rebuild the index: `qa ingest PATH --index NEW_FOLDER`"
+                         + _sources(manifest))
     if verify:
         checksums = manifest.get("checksums", {})
-        found = sha256_files(gen / name for name in checksums)
+        found = sha256_files(folder / name for name in checksums)
         for name, digest in checksums.items():
-            path = gen / name
+            path = folder / name
             if found[path] is None or found[path] != digest:
                 raise StoreError(f"index file {path} is damaged or missing (checksum mismatch); "
-                                  f"delete {gen.parent} and ingest again to rebuild it")
+                                 f"delete {root} and ingest again to rebuild it")
     return manifest
 
 
-def write_chunks(staging: Path, lines: Iterable[bytes], old: ChunkStore | None = None,
-                 keep_rows: np.ndarray | None = None) -> int:
+def _sources(manifest: dict) -> str:
+    """Where an old index's documents came from, to say what to ingest again."""
+    paths = sorted({str(Path(d.get("path", "")).parent) for d in manifest.get("documents", []) if d.get("path")})
+    return f" (its documents came from {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''})" if paths else ""
+
+
+def read_manifest(gen: Path, verify: bool = True) -> dict:
+    return read_sealed(gen, verify, "index", FORMAT_VERSION)
+
+
+def write_chunks(staging: Path, lines: Iterable[bytes],
+                 olds: Iterable[tuple[ChunkStore, np.ndarray]] = ()) -> int:
     """Write chunk records (one JSON per line) and their byte offsets; returns the count.
 
-    With ``old``, its rows ``keep_rows`` (ascending) come first, copied as byte ranges straight from
-    its memory map (one write per run of consecutive rows), so no old line is held in RAM.
+    The rows (ascending) of each of ``olds`` come first, copied as byte ranges straight from its
+    memory map (one write per run of consecutive rows), so no old line is held in RAM.
     """
     parts = [np.zeros(1, np.int64)]
     with open(staging / "chunks.jsonl", "wb") as f:
-        if old is not None and keep_rows is not None and len(keep_rows):
-            starts, ends = old.byte_ranges(keep_rows)
+        for old, rows in olds:
+            if not len(rows):
+                continue
+            starts, ends = old.byte_ranges(rows)
             f.flush()
             for a, b in zip(starts.tolist(), ends.tolist()):
                 copy_range(old._file.fileno(), f.fileno(), a, b)
-            lengths = np.diff(old._offsets)[keep_rows]
-            parts.append(np.cumsum(lengths, dtype=np.int64))
+            parts.append(int(parts[-1][-1]) + np.cumsum(np.diff(old._offsets)[rows], dtype=np.int64))
         base = int(parts[-1][-1])
         new = [0]
         for line in lines:

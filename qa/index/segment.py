@@ -1,0 +1,116 @@
+"""A segment: an immutable slice of the corpus with its own chunk store, vectors, BM25 postings and
+FAISS indexes, written once and never changed.
+
+    DIR/segments/seg-HEX/   manifest.json + manifest.sha256 (rows, documents, index kind, checksums)
+                            chunks.jsonl + offsets.npy, vectors.npy (fp32), sentence_vectors.npy (fp16)
+                            + sentence_offsets.npy, langs.npy, doc_rows.npy (each row's place in the
+                            manifest's documents), bm25/ (term counts, token ids), ann-LANG/ (FAISS)
+
+A generation lists its segments and, per segment, the documents removed since it was written; their
+rows stay in the segment, skipped by every search, until a merge (``merge``) drops them.
+Out of scope: writing segments (``generation``) and combining them (``snapshot``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..lexical import BM25
+from . import ann, store
+
+SEGMENTS = "segments"
+SEGMENT_FORMAT = 1
+ROWS_FILE = "rows.npy"  # beside a saved FAISS index: each of its ids' row, -1 once dropped by a merge
+
+
+def lang_rows(langs: np.ndarray):
+    for lang in sorted(set(langs.tolist())):
+        yield lang, np.flatnonzero(langs == lang)
+
+
+def gather(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    if len(rows) == len(vectors):  # one language: no fancy-index copy of a memory map
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+
+
+def build_parts(vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict[str, tuple[ann.Index, np.ndarray]]:
+    return {lang: (ann.build(kind, gather(vectors, rows)), rows) for lang, rows in lang_rows(langs)}
+
+
+def _load_parts(folder: Path, vectors: np.ndarray, langs: np.ndarray, kind: str) -> dict:
+    parts = {}
+    for lang, rows in lang_rows(langs):
+        part = folder / f"ann-{lang}"
+        if kind in ann.REBUILT_ON_OPEN:
+            parts[lang] = (ann.load(kind, part, gather(vectors, rows)), rows)
+        else:
+            parts[lang] = (ann.load(kind, part, None), np.load(part / ROWS_FILE))
+    return parts
+
+
+class Segment:
+    """One opened segment; everything is read-only. ``cache`` holds values derived from it alone."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], parts: dict | None = None):
+        self.folder, self.manifest = folder, manifest
+        self.chunks = store.ChunkStore(folder)
+        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        self.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+        for mapped in (self.vectors, self.sentence_vectors):
+            store.random_access(mapped)
+        self.sentence_offsets = np.load(folder / "sentence_offsets.npy")
+        self.langs = np.load(folder / "langs.npy")
+        self.doc_rows = np.load(folder / "doc_rows.npy")
+        self.bm25 = BM25.load(folder / "bm25")
+        self.parts = parts if parts is not None else _load_parts(folder, self.vectors, self.langs, manifest["ann"])
+        self.cache: dict[Any, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def documents(self) -> list[dict[str, Any]]:
+        return self.manifest["documents"]
+
+    @property
+    def rows(self) -> int:
+        return len(self.langs)
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["ann"]
+
+    @cached_property
+    def lang_codes(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """(the segment's languages, each row's position in them)."""
+        names, codes = np.unique(self.langs, return_inverse=True)
+        return tuple(names.tolist()), codes.astype(np.int16)
+
+    def exclusion(self, lang: str, alive: np.ndarray | None, key: bytes) -> Any:
+        """FAISS search parameters for ``lang``'s index that skip ids of dropped rows and of rows not
+        ``alive`` (a mask over this segment's rows; ``key`` names it), or None when nothing is skipped.
+        Kept for the last few deletion sets: consecutive generations mostly share them."""
+        cached = self.cache.setdefault(("exclusion", lang), {})
+        if key not in cached:
+            index, id_rows = self.parts[lang]
+            dead = id_rows < 0
+            if alive is not None:
+                dead |= ~alive[np.maximum(id_rows, 0)]
+            while len(cached) >= 4:
+                cached.pop(next(iter(cached)))
+            cached[key] = ann.excluding(index, np.flatnonzero(dead))
+        return cached[key]
+
+    def bytes_on_disk(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+
+
+def open_segment(folder: Path, verify: bool) -> Segment:
+    manifest = store.read_sealed(folder, verify, "segment", SEGMENT_FORMAT)
+    return Segment(folder, manifest)
