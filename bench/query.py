@@ -1,7 +1,7 @@
 """Query latency: `search` and `ask` on the seed corpus and on a synthetic 10k-chunk corpus.
 
     python bench/query.py /work/shared/data/arcd/arcd.json [--sizes 10000] [--questions 200]
-                          [--index DIR ...] [--before REV] [--out FILE]
+                          [--index DIR ...] [--out FILE]
 
 Questions are real ARCD questions. Per corpus it times, interleaved question by question:
 ``embed`` (the question's e5 vector alone: the baseline every other row is compared with),
@@ -9,9 +9,9 @@ Questions are real ARCD questions. Per corpus it times, interleaved question by 
 question vector precomputed (``retrieval only``), so the ratio shows what retrieval and answer
 selection add on top of the embedder. ``p50 CPU ms`` is the process's CPU time per call (all its
 threads): the work done, which waiting for a core shared with other processes does not inflate.
-``--before REV`` also times ``qa/retrieve.py`` as it was at git revision REV (the per-row Python
-loops and full-corpus masks this work replaced), on the same snapshot and questions, through the
-bm25s scorer that revision used.
+(``--before REV``, which timed an older ``qa/retrieve.py`` on the same snapshot, went with the
+segmented index format: the old code cannot read it; ``bench/segments.py --before REV`` compares
+saves across the change instead.)
 The synthetic corpus is built by ``bench/common.synthetic_additions`` (resampled ARCD sentences and
 perturbed real vectors) through the real ``Index.apply``.
 """
@@ -19,9 +19,6 @@ perturbed real vectors) through the real ``Index.apply``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import importlib.util
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +31,6 @@ from qa import Assistant
 from qa.chunk import ChunkSettings
 from qa.embed import get_embedder
 from qa.index import Index
-from qa.lexical import tokenize
-from qa.retrieve import SearchOptions
-from qa.text import detect_language
 
 
 class _Cached:
@@ -60,41 +54,6 @@ class Precomputed(Assistant):
         return _Cached(get_embedder(self.embedder_name), self.table)
 
 
-def _old_retrieve(rev: str):
-    """``qa.retrieve`` at ``rev``, loaded as a separate module, and a bm25s scorer for the snapshot."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:qa/retrieve.py"], check=True,
-                            capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "retrieve_before.py"
-    for old, new in [("from . import ann", "from qa.index import ann"),
-                     ("from .index import ann", "from qa.index import ann"),
-                     ("from .index.snapshot import Snapshot", "from qa.index import Snapshot"),
-                     ("from .index import Snapshot", "from qa.index import Snapshot"),
-                     ("from .snapshot import Snapshot", "from qa.index import Snapshot"),
-                     ("from .records import Hit", "from qa.records import Hit")]:
-        source = source.replace(old, new)
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("retrieve_before", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _Bm25s:
-    """The scorer of the old revision: bm25s.get_scores (np.add.at) over the same saved matrix."""
-
-    def __init__(self, folder: Path):
-        import bm25s
-
-        self._model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-        self.size = int((folder / "size").read_text())
-
-    def scores(self, tokens):
-        known = [t for t in tokens if t in self._model.vocab_dict]
-        if not known:
-            return np.zeros(self.size, np.float32)
-        return np.asarray(self._model.get_scores(known), np.float32)
-
-
 def seed_index(work: Path) -> Path:
     Assistant.build([ROOT / "seeds"], work / "seed")
     return work / "seed"
@@ -108,15 +67,12 @@ def synthetic_index(work: Path, real: dict, n: int) -> Path:
     return folder
 
 
-def measure(folder: Path, questions: list[str], vectors: np.ndarray, before) -> list[dict]:
+def measure(folder: Path, questions: list[str], vectors: np.ndarray) -> list[dict]:
     Precomputed.table = dict(zip(questions, vectors))
     live = Assistant.open(folder)
     pre = Precomputed.open(folder)
     snap = pre.index.snapshot
     embedder = live.embedder
-    # The old code knew no deleted ids in an index: time it only where there are none.
-    before = before if all((rows >= 0).all() for _, rows in snap.parts.values()) else None
-    old_snap = dataclasses.replace(snap, bm25=_Bm25s(snap.folder / "bm25")) if before else None
     runs = {
         "embed (baseline)": lambda q: embedder.embed_queries([q]),
         "search": lambda q: live.search(q),
@@ -124,10 +80,6 @@ def measure(folder: Path, questions: list[str], vectors: np.ndarray, before) -> 
         "search, retrieval only": lambda q: pre.search(q),
         "ask, retrieval + answer only": lambda q: pre.ask(q),
     }
-    if before:
-        def old_search(q):
-            return before.search(old_snap, Precomputed.table[q], tokenize(q), detect_language(q), SearchOptions())
-        runs["search, retrieval only, before"] = old_search
     for fn in runs.values():  # warm-up: page in the model, the maps, the caches
         fn(questions[0])
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -155,19 +107,17 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--index", type=Path, action="append", default=[],
                     help="also time this existing index (e.g. one bench/scale.py --work DIR kept)")
-    ap.add_argument("--before", default=None, help="git revision whose qa/retrieve.py to time too")
     ap.add_argument("--out", type=Path, default=None, help="append the result (Markdown) to this file")
     args = ap.parse_args()
     real = real_vectors(args.arcd)
     questions = [str(q) for q in real["questions"][: args.questions]]
     vectors = real["question_vectors"][: args.questions]
-    before = _old_retrieve(args.before) if args.before else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         folders = [seed_index(work)] + [synthetic_index(work, real, n) for n in args.sizes] + args.index
         for folder in folders:
-            rows += measure(folder, questions, vectors, before)
+            rows += measure(folder, questions, vectors)
     text = header("Query latency (bench/query.py)") + table(rows) + "\n"
     emit(text, args.out)
 

@@ -17,7 +17,6 @@ kind returns; latency is one query at a time, one thread.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -196,13 +195,15 @@ def small_remove(folder: Path) -> dict:
 
 
 def bm25_build(folder: Path) -> dict:
+    """BM25 of the largest segment rebuilt from its stored token ids (what a merge does)."""
     snap = Index.open(folder, verify=False).snapshot
-    tokens, offsets = np.asarray(snap.bm25.tokens), np.asarray(snap.bm25.token_offsets)
+    bm25 = max(snap.segments, key=lambda seg: seg.rows).bm25
+    tokens, offsets = np.asarray(bm25.tokens), np.asarray(bm25.token_offsets)
     reset_peak_rss()
     base = rss_mib()
     t = time.perf_counter()
-    BM25.from_ids(tokens, offsets, snap.bm25.vocab)
-    return {"chunks": len(snap), "tokens": len(tokens), "vocabulary": len(snap.bm25.vocab),
+    BM25.from_ids(tokens, offsets, bm25.vocab)
+    return {"chunks": bm25.size, "tokens": len(tokens), "vocabulary": len(bm25.vocab),
             "BM25 build s": time.perf_counter() - t, "peak RSS above start MiB": hwm_mib() - base}
 
 
@@ -233,12 +234,12 @@ def open_and_query(folder: Path, real: dict, questions: int) -> tuple[dict, list
             times[name].append((time.perf_counter() - t) * 1000)
             cpu[name].append((time.process_time() - c) * 1000)
     after = {k: status_mib(k) for k in ("RssAnon", "RssFile")}
-    files = dir_bytes(snap.folder)
+    chunk_bytes = sum(dir_bytes(seg.folder).get("chunks.jsonl", 0) for seg in snap.segments)
     opened = {"chunks": len(snap), "kind": snap.manifest["ann"], "open s (with checksums)": open_s,
               "RssAnon after open MiB": after_open["RssAnon"] - before["RssAnon"],
               "RssFile after open MiB": after_open["RssFile"] - before["RssFile"],
               f"RssFile after {questions} asks MiB": after["RssFile"] - before["RssFile"],
-              "chunks.jsonl MiB": files.get("chunks.jsonl", 0) / 2**20,
+              "chunks.jsonl MiB": chunk_bytes / 2**20, "segments": len(snap.segments),
               "largest file mappings after the asks (MiB)": mapped_rss()}
     base = np.median(times["embed (baseline)"])
     lat = [{"chunks": len(snap), "operation": k, **percentiles(v), "p50 CPU ms": float(np.median(cpu[k])),
@@ -247,10 +248,10 @@ def open_and_query(folder: Path, real: dict, questions: int) -> tuple[dict, list
 
 
 def bytes_per_chunk(folder: Path) -> dict:
-    snap_dir = next(folder.glob("gen-*"))
-    n = json.loads((snap_dir / "manifest.json").read_text())["chunks"]
+    n = len(Index.open(folder, verify=False).snapshot)
     groups: dict[str, int] = {}
-    for name, size in dir_bytes(snap_dir).items():
+    sizes = [item for seg in (folder / "segments").glob("seg-*") for item in dir_bytes(seg).items()]
+    for name, size in sizes:
         key = ("FAISS (" + name.split("/")[0] + ")" if name.startswith("ann-") else
                "BM25 matrix + vocabulary" if name.startswith("bm25/") and "token" not in name else
                "BM25 token ids (for adds)" if name.startswith("bm25/") else
@@ -302,7 +303,7 @@ def main() -> None:
         vectors = np.ascontiguousarray(snap.vectors, dtype=np.float32)
         exact = exact_top(vectors, queries)
         built = {}
-        part = snap.parts.get("ar")
+        part = snap.segments[0].parts.get("ar") if len(snap.segments) == 1 else None
         if part is not None and snap.manifest["ann"] in args.kinds and len(part[1]) == len(snap):
             built[snap.manifest["ann"]] = (part[0], float("nan"))  # built incrementally above
         rows = kinds_table(len(snap), vectors, queries, exact, args.kinds, built)

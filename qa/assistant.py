@@ -11,7 +11,6 @@ yields its text as it comes). Out of scope: presentation (CLI, web UI and HTTP A
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from .answer.generators import EXTRACTIVE, Generator, spec_of
 from .chunk import ChunkSettings
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .follow_up import History, user_turns, with_context
-from .index import Index, IndexExists, store
+from .index import Index, IndexExists, stores
 from .index.snapshot import Snapshot
 from .ingest import IngestReport, Progress, Runner, ingest
 from .lexical import tokenize
@@ -59,31 +58,33 @@ class Assistant:
                          + (f" or {self.generator_name!r}" if self.generator else ""))
 
     @classmethod
-    def open(cls, index_dir: str | Path = DEFAULT_INDEX, embedder: str | None = None,
+    def open(cls, index_dir: str | Path = DEFAULT_INDEX, embedder: str | None = None, store: str | None = None,
              **kw: Any) -> Assistant:
-        """Open an existing index; ``embedder``, if given, must be the one it was built with."""
-        return cls(Index.open(index_dir, embedder=embedder), **kw)
+        """Open an existing index; ``embedder``, if given, must be the one it was built with;
+        ``store`` is where it lives (``qa.index.stores``: local, the default, or milvus:URI)."""
+        return cls(stores.open_index(store, Path(index_dir), embedder), **kw)
 
     @classmethod
     def create_or_open(cls, index_dir: str | Path = DEFAULT_INDEX, embedder: str | None = None,
-                       chunking: ChunkSettings | None = None, ann: str = "auto", **kw: Any) -> Assistant:
-        """The index at ``index_dir``, created empty (default embedder e5-small) if there is none."""
-        if store.live_generation(Path(index_dir)) is not None:
-            return cls.open(index_dir, embedder, **kw)
+                       chunking: ChunkSettings | None = None, ann: str = "auto", store: str | None = None,
+                       **kw: Any) -> Assistant:
+        """The index at ``index_dir`` (in ``store``), created empty (default embedder e5-small) if there is none."""
+        if stores.exists(store, Path(index_dir)):
+            return cls.open(index_dir, embedder, store, **kw)
         spec = embedder or DEFAULT_EMBEDDER
         model = get_embedder(spec)
         settings = (chunking or ChunkSettings()).check(model.max_tokens)
         try:
-            return cls(Index.create(index_dir, spec, model.dim, settings, ann), **kw)
+            return cls(stores.create_index(store, Path(index_dir), spec, model.dim, settings, ann), **kw)
         except IndexExists:  # another process created it meanwhile
-            return cls.open(index_dir, embedder, **kw)
+            return cls.open(index_dir, embedder, store, **kw)
 
     @classmethod
     def build(cls, paths: Iterable[str | Path], index_dir: str | Path = DEFAULT_INDEX,
               embedder: str | None = None, chunking: ChunkSettings | None = None, ann: str = "auto",
-              progress: Progress | None = None, **kw: Any) -> Assistant:
+              progress: Progress | None = None, store: str | None = None, **kw: Any) -> Assistant:
         """Open the index at ``index_dir`` (or create it) and add ``paths`` to it."""
-        assistant = cls.create_or_open(index_dir, embedder, chunking, ann, **kw)
+        assistant = cls.create_or_open(index_dir, embedder, chunking, ann, store, **kw)
         assistant.add(paths, progress=progress)
         return assistant
 
@@ -114,12 +115,11 @@ class Assistant:
     def info(self) -> dict[str, Any]:
         """Index statistics for `qa info`."""
         snap = self.index.snapshot
-        langs = dict(Counter(snap.langs.tolist()))
-        return {"index": str(self.index.folder.resolve()), "embedder": snap.manifest["embedder"],
-                "dim": snap.manifest["dim"], "ann": snap.manifest["ann"],
+        return {"index": str(self.index.folder.resolve()), "store": self.index.store,
+                "embedder": snap.manifest["embedder"], "dim": snap.manifest["dim"], "ann": snap.manifest["ann"],
                 "chunking": snap.manifest["chunking"], "documents": len(snap.documents),
-                "chunks": len(snap), "chunks_by_language": langs,
-                "bytes_on_disk": snap.bytes_on_disk(), "generation": snap.folder.name,
+                "chunks": len(snap), "chunks_by_language": snap.chunks_by_language(),
+                "bytes_on_disk": snap.bytes_on_disk(), "generation": snap.generation,
                 "segments": len(snap.segments)}
 
     def _prepare(self, question: str, history: History | None) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
 from .cli_settings import LOG_LEVELS, answer_settings, check_index_settings, index_settings_given, resolve
 from .embed import DEFAULT_EMBEDDER
-from .index import store
+from .index import stores
 from .ingest import RUNNERS, IngestReport, get_runner
 from .records import Answer, Hit
 from .retrieve import MODES
@@ -38,7 +38,25 @@ class DomainErrors(click.Group):
             raise click.ClickException(str(e)) from e
 
 
+def _remember_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    ctx.meta["qa.store"] = value
+    return value
+
+
+# Where the index lives; kept in the click context (not a parameter of every command) and read by
+# ``_store()`` where an Assistant is opened. Milvus needs the [scale] extra.
+store_option = click.option(
+    "--store", default=None, expose_value=False, callback=_remember_store, is_eager=True,
+    help="Where the index lives: local (the index folder, default; or $QA_STORE) or milvus:URI "
+         "(a milvus-lite .db file or http://host:19530, optionally #NAME).")
+
+
+def _store() -> str | None:
+    return click.get_current_context().meta.get("qa.store")
+
+
 def index_option(f: Callable) -> Callable:
+    f = store_option(f)
     return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
                         default=lambda: os.environ.get("QA_INDEX", str(DEFAULT_INDEX)),
                         show_default="embeddings (or $QA_INDEX)", help="Index folder.")(f)
@@ -108,11 +126,11 @@ def _report(report: IngestReport) -> None:
 def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: Generator | None = None,
                    cfg: config.Config | None = None) -> Assistant:
     settings = answer_settings(cfg)
-    if not (build_from_seeds and SEEDS.is_dir() and store.live_generation(index_dir) is None):
-        return Assistant.open(index_dir, generator=generator, answer_settings=settings)
+    if not (build_from_seeds and SEEDS.is_dir() and not stores.exists(_store(), index_dir)):
+        return Assistant.open(index_dir, generator=generator, answer_settings=settings, store=_store())
     click.echo(f"No index at {index_dir} yet: building one from {SEEDS}/ ...", err=True)
     return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"), generator=generator,
-                           answer_settings=settings)
+                           answer_settings=settings, store=_store())
 
 
 @click.group(cls=DomainErrors)
@@ -156,7 +174,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: 
     options = {"workers": workers, **({"address": ray_address} if runner == "ray" else {})}
     chosen = get_runner(runner, **options)
     assistant = Assistant.create_or_open(index_dir, cfg.get("index.embedder"), chunking, cfg.get("index.ann"),
-                                         max_bytes=int(cfg.get("limits.max_file_mb") * 1e6))
+                                         store=_store(), max_bytes=int(cfg.get("limits.max_file_mb") * 1e6))
     check_index_settings(assistant, index_settings_given(cfg))
     _report(assistant.add(paths, progress=_progress("embedding"), runner=chosen))
 
@@ -236,7 +254,7 @@ def search(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def docs(index_dir: Path, as_json: bool) -> None:
     """List the indexed documents."""
-    documents = Assistant.open(index_dir).documents()
+    documents = Assistant.open(index_dir, store=_store()).documents()
     if as_json:
         click.echo(json.dumps(documents, ensure_ascii=False, indent=1))
         return
@@ -251,7 +269,7 @@ def docs(index_dir: Path, as_json: bool) -> None:
 @index_option
 def remove(doc: str, index_dir: Path) -> None:
     """Remove a document by id (see `qa docs`) or by its file path."""
-    for d in Assistant.open(index_dir).remove(doc):
+    for d in Assistant.open(index_dir, store=_store()).remove(doc):
         click.echo(f"removed {d['id']} {d['title'][:60]} ({d['path']})")
 
 
@@ -261,7 +279,7 @@ def remove(doc: str, index_dir: Path) -> None:
 def info(index_dir: Path, as_json: bool) -> None:
     """Index statistics (model, documents, chunks, size on disk) and the settings in force."""
     cfg = resolve(index_dir)
-    stats = Assistant.open(index_dir).info()
+    stats = Assistant.open(index_dir, store=_store()).info()
     if as_json:
         stats["settings"] = {k: {"value": v, "source": src} for k, v, src in cfg.rows()}
         click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
@@ -292,6 +310,7 @@ def info(index_dir: Path, as_json: bool) -> None:
               help="Write metrics.json, per_question.jsonl, report.md and plots here.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json only.")
 @generator_options
+@store_option
 def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, mode: str,
                  embedder: str | None, max_tokens: int, overlap: int, passage_vectors: str, limit: int | None,
                  seed: int | None, out_dir: Path | None, as_json: bool, generator_spec: str | None,
@@ -308,10 +327,10 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
     cfg = resolve(index_dir)
-    if index_dir is not None and store.live_generation(index_dir) is not None:
-        check_index_settings(Assistant.open(index_dir), index_settings_given(cfg))
+    if index_dir is not None and stores.exists(_store(), index_dir):
+        check_index_settings(Assistant.open(index_dir, store=_store()), index_settings_given(cfg))
     run_config = EvalConfig(cfg.get("answer.k"), cfg.get("answer.mode"), cfg.get("index.embedder"), limit, seed,
-                            ChunkSettings(**cfg.section("chunking")))
+                            ChunkSettings(**cfg.section("chunking")), store=_store())
     generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
     result = evaluate(dataset, index_dir, run_config,
                       progress=None if as_json else _progress("questions", unit="question"), generator=generator)

@@ -15,7 +15,7 @@ import random
 import re
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,6 +38,7 @@ class EvalConfig(NamedTuple):
     limit: int | None = None
     seed: int | None = None
     chunking: ChunkSettings = ChunkSettings()
+    store: str | None = None  # where the index lives (qa.index.stores); None: $QA_STORE or local
 
 
 class Result(NamedTuple):
@@ -55,7 +56,7 @@ def build_corpus_index(dataset: EvalSet, folder: Path, config: EvalConfig) -> tu
              for d in dataset.corpus or []]
     if not source.exists() or source.read_text("utf-8") != "".join(lines):
         source.write_text("".join(lines), "utf-8")
-    assistant = Assistant.create_or_open(folder, config.embedder, config.chunking)
+    assistant = Assistant.create_or_open(folder, config.embedder, config.chunking, store=config.store)
     report = assistant.add([source])
     seconds = round(report.seconds, 3)
     # A reused index embeds nothing: its speed is unknown, not zero.
@@ -69,7 +70,7 @@ class _Gold:
     def __init__(self, assistant: Assistant, kind: str):
         snap = assistant.index.snapshot
         self.kind = kind
-        self.chunks = [snap.chunks[i] for i in range(len(snap))]
+        self.chunks = list(snap.all_chunks())
         self.doc_lang = {d["id"]: d["lang"] for d in snap.documents}
         self.norm = [f" {' '.join(m.answer_tokens(c.text))} " for c in self.chunks] if kind == "jsonl" else []
 
@@ -237,12 +238,12 @@ def evaluate(dataset: EvalSet, index_dir: Path | None, config: EvalConfig,
             assistant, index_stats = build_corpus_index(dataset, index_dir or Path(tmp) / "index", config)
             questions = indexed_ids(questions, assistant)
         else:
-            assistant = Assistant.open(index_dir or Path("embeddings"), embedder=config.embedder)
+            assistant = Assistant.open(index_dir or Path("embeddings"), embedder=config.embedder, store=config.store)
             index_stats = {"chunks": len(assistant.index.snapshot), "new_chunks": 0, "seconds": None,
                            "chunks_per_s": None}
         assistant.generator = generator
         gold = _Gold(assistant, dataset.kind)
-        langs = Counter(assistant.index.snapshot.langs.tolist())
+        langs = assistant.index.snapshot.chunks_by_language()
         corpus_lang = max(langs, key=langs.get) if langs else "none"
         rows = []
         for i, q in enumerate(questions, 1):

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -152,20 +153,17 @@ class BM25:
         """Each row's length normalisation for a collection of mean length ``avgdl``."""
         return (K1 * ((1 - B) + B * np.asarray(self.lengths, np.float32) / np.float32(avgdl))).astype(np.float32)
 
-    def add_scores(self, out: np.ndarray, weights: dict[str, float], norm: np.ndarray,
-                   row_of: np.ndarray | None = None) -> None:
-        """Add each term's BM25 score times its weight (its idf x repeats) into ``out`` at each row,
-        or at ``row_of[row]`` (rows mapped to -1 are skipped)."""
-        for term, weight in weights.items():
-            rows, tf = self.postings(term)
-            if not len(rows):
-                continue
-            score = tf / (tf + norm[rows]) * np.float32(weight)
-            if row_of is not None:
-                rows = row_of[rows]
-                keep = rows >= 0
-                rows, score = rows[keep], score[keep]
-            np.add.at(out, rows, score)  # numpy's fast path: 2x a fancy +=
+    def saturation(self, term: str, norm: np.ndarray, row_of: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """(rows holding ``term``, its saturated count tf / (tf + norm) in each); with ``row_of``, the
+        rows mapped through it and those mapped to -1 (deleted) left out. A term's score in a row is
+        this times its idf."""
+        rows, tf = self.postings(term)
+        value = tf / (tf + norm[rows])
+        if row_of is not None:
+            rows = row_of[rows]
+            keep = rows >= 0
+            rows, value = rows[keep], value[keep]
+        return rows, value.astype(np.float32, copy=False)
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query with this index's own statistics (zeros when no
@@ -183,19 +181,28 @@ class BM25:
 
     @classmethod
     def load(cls, folder: Path) -> BM25:
-        """Memory-mapped (the vocabulary is read whole)."""
-        arrays = {key: np.load(folder / name, mmap_mode="r") for key, name in _FILES.items()}
-        offsets = np.load(folder / "token_offsets.npy", mmap_mode="r")
+        """Memory-mapped (the vocabulary is read whole). Plain arrays over the maps, not ``np.memmap``s:
+        numpy's memmap subclass costs a wrapper per slice and per operation on it (2-3x a query's
+        BM25 time at 1M chunks)."""
+        arrays = {key: np.asarray(np.load(folder / name, mmap_mode="r")) for key, name in _FILES.items()}
+        offsets = np.asarray(np.load(folder / "token_offsets.npy", mmap_mode="r"))
         ids = json.loads((folder / "vocab.json").read_text("utf-8"))
         return cls(Vocabulary(ids), arrays["counts"], arrays["rows"], np.asarray(arrays["indptr"]),
-                   np.diff(offsets).astype(np.float32), np.load(folder / "tokens.npy", mmap_mode="r"), offsets)
+                   np.diff(offsets).astype(np.float32), np.asarray(np.load(folder / "tokens.npy", mmap_mode="r")),
+                   offsets)
 
 
 class Combined:
     """Several BM25 indexes scored as one list of chunks: (index, ``row_of``) pairs in list order,
     where ``row_of`` maps each row of that index to its place among the index's live rows (-1:
     deleted), or is None when all rows are live. N, the average length and the document frequencies
-    are those of all live rows, so a chunk scores exactly as in one index built from them alone."""
+    are those of all live rows, so a chunk scores exactly as in one index built from them alone.
+
+    Those statistics are only known once all segments are, so the per-term work an index used to do
+    at build time (the saturated counts) is done at the first query with a term and kept, within
+    ``CACHE_BYTES``, for the life of this object (one snapshot)."""
+
+    CACHE_BYTES = 128 << 20
 
     def __init__(self, parts: list[tuple[BM25, np.ndarray | None]]):
         self.parts = parts
@@ -206,6 +213,9 @@ class Combined:
         self.avgdl = length / self.size if self.size else 1.0
         self._df: dict[str, int] = {}
         self._norms: dict[int, np.ndarray] = {}
+        self._saturated: OrderedDict[tuple[int, str], tuple[np.ndarray, ...]] = OrderedDict()
+        self._cached_bytes = 0
+        self._lock = threading.Lock()
 
     def df(self, term: str) -> int:
         if term not in self._df:
@@ -216,16 +226,35 @@ class Combined:
             self._df[term] = total
         return self._df[term]
 
+    def _saturation(self, i: int, term: str) -> tuple[np.ndarray, ...]:
+        key = (i, term)
+        with self._lock:
+            hit = self._saturated.get(key)
+            if hit is not None:
+                self._saturated.move_to_end(key)
+                return hit
+        bm, row_of = self.parts[i]
+        if i not in self._norms:
+            self._norms[i] = bm.norm(self.avgdl)
+        value = bm.saturation(term, self._norms[i], row_of)
+        with self._lock:
+            self._saturated[key] = value
+            self._cached_bytes += value[0].nbytes + value[1].nbytes
+            while self._cached_bytes > self.CACHE_BYTES and len(self._saturated) > 1:
+                _, old = self._saturated.popitem(last=False)
+                self._cached_bytes -= old[0].nbytes + old[1].nbytes
+        return value
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every live chunk, in list order, for the query."""
         out = np.zeros(self.size, np.float32)
         stats = Stats(self.size, self.avgdl, self.df)
         weights = {t: stats.idf(t) * c for t, c in Counter(query_tokens).items() if self.df(t)}
         start = 0
-        for i, ((bm, row_of), live) in enumerate(zip(self.parts, self._live)):
-            if weights and live:
-                if i not in self._norms:  # per snapshot: the average length changes with every save
-                    self._norms[i] = bm.norm(self.avgdl)
-                bm.add_scores(out[start : start + live], weights, self._norms[i], row_of)
+        for i, live in enumerate(self._live):
+            for term, weight in weights.items() if live else ():
+                rows, value = self._saturation(i, term)
+                if len(rows):
+                    np.add.at(out[start : start + live], rows, value * np.float32(weight))
             start += live
         return out

@@ -4,24 +4,59 @@ Dense scores are not comparable across languages: e5 gives a same-language passa
 cosine than an equally relevant passage in the other language. So each language is searched on
 its own and its scores are standardised against a background sample of that language before the
 lists merge. BM25 only ranks chunks in the question's language (it cannot match across scripts).
-Everything here is a pure function of a ``Snapshot`` and the question's vector and tokens.
-Out of scope: embedding the question (``assistant``) and answer extraction (``answer``).
+Everything here is a pure function of a snapshot (of any store: ``SnapshotView`` is what it reads)
+and the question's vector and tokens: the stores search, this module ranks, so the local store and
+Milvus rank alike. Out of scope: embedding the question (``assistant``) and answer extraction.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from .index.snapshot import Snapshot
-from .records import Hit
+from .index.views import top
+from .records import Chunk, Hit
+
+__all__ = ["MODES", "Ranked", "Sample", "SearchOptions", "SnapshotView", "rrf", "search", "top"]
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
 BACKGROUND = 256
 DUPLICATE = 0.985
 SENTENCE_WEIGHT = 0.5
+LANGS = ("ar", "en", "other")
+
+
+class Ranked(NamedTuple):
+    rows: np.ndarray
+    scores: np.ndarray
+
+
+class Sample(NamedTuple):
+    """A fixed background sample of one language: what its dense scores are standardised against."""
+
+    passages: np.ndarray  # (s, dim) float32
+    sentences: np.ndarray  # (t, dim) float32, the sample's sentences back to back
+    starts: np.ndarray  # first sentence of each sample row that has sentences
+    some: np.ndarray  # which sample rows have sentences
+
+
+class SnapshotView(Protocol):
+    """What retrieval reads from a snapshot (``qa.index.Snapshot``, ``qa.index.milvus``'s)."""
+
+    documents: list[dict[str, Any]]
+    languages: tuple[str, ...]
+
+    def dense_search(self, lang: str, query: np.ndarray, m: int,
+                     doc_ids: tuple[str, ...] | None) -> tuple[np.ndarray, np.ndarray]: ...
+    def lexical_search(self, tokens: list[str], lang: str, m: int,
+                       doc_ids: tuple[str, ...] | None) -> tuple[np.ndarray, np.ndarray]: ...
+    def best_sentence(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray: ...
+    def background_sample(self, lang: str, size: int) -> tuple[np.ndarray, ...]: ...
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray: ...
+    def langs_of(self, rows: np.ndarray) -> np.ndarray: ...
+    def chunk(self, row: int) -> Chunk: ...
 
 
 class SearchOptions(NamedTuple):
@@ -42,60 +77,30 @@ class SearchOptions(NamedTuple):
         return self
 
 
-class Ranked(NamedTuple):
-    rows: np.ndarray
-    scores: np.ndarray
-
-
-LANGS = ("ar", "en", "other")
-
-
-def allowed_rows(snap: Snapshot, options: SearchOptions) -> np.ndarray | None:
-    """Rows that pass the document filter, or None when there is no document filter; a filter
-    naming a language or document the tool cannot know is an error, not an empty result."""
+def allowed_docs(snap: SnapshotView, options: SearchOptions) -> tuple[str, ...] | None:
+    """The document filter (None: none); a filter naming a language or document the tool cannot
+    know is an error, not an empty result."""
     bad_langs = sorted(set(options.langs or ()) - set(LANGS))
     if bad_langs:
         raise ValueError(f"unknown language filter {', '.join(bad_langs)}; use one of: {', '.join(LANGS)}")
     if not options.doc_ids:
         return None
     ids = set(options.doc_ids)
-    wanted = [i for i, d in enumerate(snap.documents) if d["id"] in ids]
-    missing = ids - {snap.documents[i]["id"] for i in wanted}
+    missing = ids - {d["id"] for d in snap.documents}
     if missing:
         raise ValueError(f"no document with id {', '.join(sorted(missing))}; `qa docs` lists them")
-    return np.flatnonzero(np.isin(snap.doc_rows, wanted))
+    return tuple(sorted(ids))
 
 
-def chunk_scores(snap: Snapshot, rows: np.ndarray, passage: np.ndarray, query: np.ndarray) -> np.ndarray:
+def chunk_scores(snap: SnapshotView, rows: np.ndarray, passage: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Passage cosine averaged with the chunk's best sentence cosine (ARCD R@1 0.610 → 0.642)."""
     best = snap.best_sentence(rows, query)
     best = np.where(best < -1.0, passage, best)  # a chunk without sentences keeps its passage score
     return (1 - SENTENCE_WEIGHT) * passage + SENTENCE_WEIGHT * best
 
 
-class _Sample(NamedTuple):
-    passages: np.ndarray  # (s, dim) float32
-    sentences: np.ndarray  # (t, dim) float32, the sample's sentences back to back
-    starts: np.ndarray  # first sentence of each sample row that has sentences
-    some: np.ndarray  # which sample rows have sentences
-
-
-def _sample(snap: Snapshot, rows: np.ndarray) -> _Sample:
-    # A fixed, evenly spaced sample keeps this deterministic and cheap at any corpus size; its
-    # vectors are gathered once per snapshot and language, not per question.
-    key = f"background:{len(rows)}:{int(rows[0]) if len(rows) else -1}:{int(rows[-1]) if len(rows) else -1}"
-    cached = snap.cache.get(key)
-    if cached is None:
-        sample = rows[np.linspace(0, len(rows) - 1, min(BACKGROUND, len(rows))).astype(int)]
-        picks, starts, some = snap.sentence_picks(sample)
-        cached = snap.cache[key] = _Sample(
-            np.asarray(snap.vectors[sample], np.float32), np.asarray(snap.sentence_vectors[picks], np.float32),
-            starts, some)
-    return cached
-
-
-def _background(snap: Snapshot, rows: np.ndarray, query: np.ndarray) -> tuple[float, float]:
-    s = _sample(snap, rows)
+def _background(snap: SnapshotView, lang: str, query: np.ndarray) -> tuple[float, float]:
+    s = Sample(*snap.background_sample(lang, BACKGROUND))
     passage = s.passages @ query
     best = passage.astype(np.float64)
     if len(s.sentences):
@@ -104,32 +109,25 @@ def _background(snap: Snapshot, rows: np.ndarray, query: np.ndarray) -> tuple[fl
     return float(combined.mean()), max(float(combined.std()), 0.02)
 
 
-def _dense_one(snap: Snapshot, lang: str, query: np.ndarray, m: int,
-               allowed: np.ndarray | None) -> Ranked:
-    if allowed is not None:
-        # Filtered search is exact over the allowed rows: small sets, and HNSW misses under filters.
-        live = snap.live_rows(lang)
-        found = live[np.isin(live, allowed)]
-        passage = np.asarray(snap.vectors[found], np.float32) @ query
-    else:
-        found, passage = snap.dense_search(lang, query, m)
+def _dense_one(snap: SnapshotView, lang: str, query: np.ndarray, m: int, doc_ids: tuple[str, ...] | None) -> Ranked:
+    found, passage = snap.dense_search(lang, query, m, doc_ids)
     combined = chunk_scores(snap, found, passage, query)
     order = np.argsort(-combined, kind="stable")[:m]
     return Ranked(found[order], combined[order])
 
 
-def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int,
-          allowed: np.ndarray | None = None) -> tuple[Ranked, Ranked]:
+def dense(snap: SnapshotView, query: np.ndarray, options: SearchOptions, m: int,
+          doc_ids: tuple[str, ...] | None = None) -> tuple[Ranked, Ranked]:
     """(ranking by per-language standardised score, the raw cosines of the same rows); one
     language needs no standardising."""
     langs = [lang for lang in snap.languages if options.langs is None or lang in options.langs]
     rows, z, raw = [], [], []
     for lang in langs:
-        found = _dense_one(snap, lang, query, m, allowed)
+        found = _dense_one(snap, lang, query, m, doc_ids)
         rows.append(found.rows)
         raw.append(found.scores)
         if len(langs) > 1:
-            mean, std = _background(snap, snap.live_rows(lang), query)
+            mean, std = _background(snap, lang, query)
             z.append((found.scores - mean) / std)
         else:
             z.append(found.scores)
@@ -141,30 +139,12 @@ def dense(snap: Snapshot, query: np.ndarray, options: SearchOptions, m: int,
     return Ranked(rows_a[order], z_a[order]), Ranked(rows_a[order], raw_a[order])
 
 
-def top(rows: np.ndarray, scores: np.ndarray, m: int) -> Ranked:
-    """The ``m`` best (rows, scores) by descending score, ties in ``rows`` order (as a stable sort
-    of everything would give), partitioning first so a long list is not sorted whole."""
-    if len(rows) > m:
-        cut = np.partition(scores, len(scores) - m)[len(scores) - m]
-        keep = np.flatnonzero(scores >= cut)
-        rows, scores = rows[keep], scores[keep]
-    order = np.argsort(-scores, kind="stable")[:m]
-    return Ranked(rows[order], scores[order])
-
-
-def lexical(snap: Snapshot, tokens: list[str], lang: str, options: SearchOptions, m: int,
-            allowed: np.ndarray | None = None) -> Ranked:
+def lexical(snap: SnapshotView, tokens: list[str], lang: str, options: SearchOptions, m: int,
+            doc_ids: tuple[str, ...] | None = None) -> Ranked:
     """BM25 ranking restricted to chunks in the question's language (and the filters)."""
-    scores = snap.bm25.scores(tokens)
-    rows = np.flatnonzero(scores > 0)  # only chunks sharing a term with the question
-    names, codes = snap.lang_codes
-    if lang not in names or (options.langs is not None and lang not in options.langs):
-        rows = rows[:0]
-    elif len(names) > 1:  # a one-language corpus needs no per-row test
-        rows = rows[codes[rows] == names.index(lang)]
-    if allowed is not None:
-        rows = rows[np.isin(rows, allowed)]
-    return top(rows, scores[rows], m)
+    if lang not in snap.languages or (options.langs is not None and lang not in options.langs):
+        return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+    return Ranked(*snap.lexical_search(tokens, lang, m, doc_ids))
 
 
 def rrf(rankings: list[dict[int, int]], k: int = RRF_K) -> Ranked:
@@ -177,11 +157,11 @@ def rrf(rankings: list[dict[int, int]], k: int = RRF_K) -> Ranked:
     return Ranked(np.array([r for r, _ in items], np.int64), np.array([s for _, s in items]))
 
 
-def mmr(snap: Snapshot, ranked: Ranked, k: int, lam: float | None) -> Ranked:
+def mmr(snap: SnapshotView, ranked: Ranked, k: int, lam: float | None) -> Ranked:
     """Maximal marginal relevance; with ``lam`` None only near-identical chunks are dropped."""
     if not len(ranked.rows):
         return ranked
-    vecs = np.asarray(snap.vectors[ranked.rows], np.float32)
+    vecs = np.asarray(snap.vectors_of(ranked.rows), np.float32)
     rel = ranked.scores - ranked.scores.min()
     rel = rel / rel.max() if rel.max() > 0 else np.ones_like(rel)
     chosen: list[int] = []
@@ -203,30 +183,31 @@ def ranks(ranked: Ranked) -> dict[int, int]:
     return {row: i for i, row in enumerate(ranked.rows.tolist(), 1)}
 
 
-def hybrid(snap: Snapshot, by_lang: Ranked, lex: Ranked, lang: str) -> Ranked:
+def hybrid(snap: SnapshotView, by_lang: Ranked, lex: Ranked, lang: str) -> Ranked:
     """RRF of dense and BM25. BM25 cannot see chunks in another language than the question, so
     those count their dense rank twice instead of being outvoted by weak same-language matches."""
     dense_ranks = ranks(by_lang)
-    stand_in = {r: rank for r, rank in dense_ranks.items() if snap.langs[r] != lang}
+    langs = snap.langs_of(by_lang.rows)
+    stand_in = {r: rank for (r, rank), row_lang in zip(dense_ranks.items(), langs.tolist()) if row_lang != lang}
     return rrf([dense_ranks, ranks(lex), stand_in])
 
 
-def search(snap: Snapshot, query: np.ndarray | None, tokens: list[str], lang: str,
+def search(snap: SnapshotView, query: np.ndarray | None, tokens: list[str], lang: str,
            options: SearchOptions) -> list[Hit]:
     """The top ``options.k`` hits; ``query`` may be None only in ``bm25`` mode."""
     options = options.check()
-    allowed = allowed_rows(snap, options)
+    doc_ids = allowed_docs(snap, options)
     m = max(options.candidates, 4 * options.k)
     cosine: dict[int, float] = {}
     if options.mode != "bm25" and query is not None:
-        by_lang, raw = dense(snap, query, options, m, allowed)
+        by_lang, raw = dense(snap, query, options, m, doc_ids)
         cosine = dict(zip(raw.rows.tolist(), raw.scores.tolist()))
     if options.mode == "dense":
         fused = by_lang
     elif options.mode == "bm25":
-        fused = lexical(snap, tokens, lang, options, m, allowed)
+        fused = lexical(snap, tokens, lang, options, m, doc_ids)
     else:
-        fused = hybrid(snap, by_lang, lexical(snap, tokens, lang, options, m, allowed), lang)
+        fused = hybrid(snap, by_lang, lexical(snap, tokens, lang, options, m, doc_ids), lang)
     final = mmr(snap, fused, options.k, options.mmr)
-    return [Hit(rank=i + 1, score=float(s), chunk=snap.chunks[r], dense=cosine.get(r), row=r)
+    return [Hit(rank=i + 1, score=float(s), chunk=snap.chunk(r), dense=cosine.get(r), row=r)
             for i, (r, s) in enumerate(zip(final.rows.tolist(), final.scores.tolist()))]

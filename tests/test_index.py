@@ -132,8 +132,13 @@ def test_empty_index_and_empty_question_are_clear_errors(tmp_path):
 
 # --- Many processes, one index (issue 9): the same guarantees between two Index objects of one folder,
 # which share nothing in memory; tests/test_index_processes.py repeats the key ones with real processes.
+# Background merges are off here: a merge's commit is a generation too, and these count generations.
 
-def test_a_reader_sees_a_newer_generation_without_reopening(tmp_path):
+@pytest.fixture()
+def no_merges(monkeypatch):
+    monkeypatch.setenv("QA_MERGE", "off")
+
+def test_a_reader_sees_a_newer_generation_without_reopening(tmp_path, no_merges):
     from tests.test_store import document, new_index
 
     writer = new_index(tmp_path / "i", document(0, 3, seed=0))
@@ -145,7 +150,7 @@ def test_a_reader_sees_a_newer_generation_without_reopening(tmp_path):
     assert reader.snapshot.folder == writer.snapshot.folder
 
 
-def test_apply_goes_on_from_the_newest_generation_not_the_callers_snapshot(tmp_path):
+def test_apply_goes_on_from_the_newest_generation_not_the_callers_snapshot(tmp_path, no_merges):
     from tests.test_store import document, new_index
 
     a, b, c = document(0, 3, seed=0), document(1, 2, seed=1), document(2, 4, seed=2)
@@ -161,7 +166,7 @@ def test_apply_goes_on_from_the_newest_generation_not_the_callers_snapshot(tmp_p
     assert other.apply([], {"gone-already"}).folder == gen  # nothing left to remove: no new generation
 
 
-def test_a_new_version_of_a_file_replaces_the_version_another_writer_added(tmp_path):
+def test_a_new_version_of_a_file_replaces_the_version_another_writer_added(tmp_path, no_merges):
     from tests.test_store import document, new_index
 
     v1, v2 = document(0, 3, seed=0), document(9, 2, seed=9)

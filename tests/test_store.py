@@ -218,8 +218,8 @@ def test_opening_maps_the_big_files_instead_of_reading_them(tmp_path):
     index = Index.open(new_index(tmp_path / "i", document(0, 5, seed=0)).folder)
     [seg] = index.snapshot.segments
     assert isinstance(seg.chunks._map, mmap.mmap)
-    assert isinstance(seg.vectors, np.memmap) and isinstance(seg.sentence_vectors, np.memmap)
-    assert isinstance(seg.bm25.tokens, np.memmap)
+    assert isinstance(seg.vectors.base, np.memmap) and isinstance(seg.sentence_vectors.base, np.memmap)
+    assert isinstance(seg.bm25.tokens.base, np.memmap)  # a plain view of the map
 
 
 def test_a_crashed_save_leaves_nothing_that_the_next_one_keeps(tmp_path):

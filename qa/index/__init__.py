@@ -1,15 +1,20 @@
-"""The index stage: chunks, vectors and BM25 kept in an index folder, read through snapshots.
+"""The index stage: chunks, vectors and BM25 kept in a store, read through snapshots.
 
-Layout: ``store`` (the folder's on-disk format: generations, checksums, the chunk store),
-``ann`` (FAISS index kinds), ``generation`` (writing one generation), ``snapshot`` (an opened,
-immutable generation that queries read) and ``live`` (the ``Index``: the live snapshot of a folder
-and its atomic swaps). Out of scope: embedding and chunking (``qa.ingest``), ranking (``qa.retrieve``).
+Local store layout: ``store`` (the folder's on-disk format: generations, checksums, pruning),
+``chunks`` (the chunk store), ``segment`` (an immutable slice of the corpus: chunks, vectors, BM25,
+FAISS), ``ann`` (FAISS index kinds), ``generation`` (writing segments and generations), ``merge``
+(the tiered merge policy), ``snapshot`` and ``views`` (an opened generation, its segments as one list
+of rows), ``lock`` and ``leases`` (one writer across processes; generations readers still use) and
+``live`` (the ``Index``). ``stores`` is the registry of stores: ``local`` (all of the above) and
+``milvus`` (``milvus``, ``milvus_schema``, ``milvus_snapshot``). Out of scope: embedding and chunking
+(``qa.ingest``), ranking (``qa.retrieve``).
 """
 
+from . import stores
 from .generation import Addition
 from .live import Index, IndexExists
 from .lock import WriterBusy
 from .snapshot import Snapshot
 from .store import StoreError
 
-__all__ = ["Addition", "Index", "IndexExists", "Snapshot", "StoreError", "WriterBusy"]
+__all__ = ["stores", "Addition", "Index", "IndexExists", "Snapshot", "StoreError", "WriterBusy"]

@@ -129,6 +129,8 @@ class Index:
         with self._writer.hold(timeout, on_wait):
             yield self.refresh()
 
+    store = "local"
+
     @property
     def embedder(self) -> str:
         return self.snapshot.manifest["embedder"]

@@ -128,5 +128,8 @@ _RUNNING: set[threading.Thread] = set()
 
 @atexit.register
 def _finish_running_merges() -> None:
-    for thread in list(_RUNNING):
+    running = [t for t in _RUNNING if t.is_alive()]
+    if running:
+        log.warning("finishing a segment merge before exiting (QA_MERGE=off leaves merges to later writers)")
+    for thread in running:
         thread.join()

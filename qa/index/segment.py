@@ -13,6 +13,7 @@ Out of scope: writing segments (``generation``) and combining them (``snapshot``
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -59,16 +60,19 @@ class Segment:
     def __init__(self, folder: Path, manifest: dict[str, Any], parts: dict | None = None):
         self.folder, self.manifest = folder, manifest
         self.chunks = store.ChunkStore(folder)
-        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
-        self.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
-        for mapped in (self.vectors, self.sentence_vectors):
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+        for mapped in (vectors, sentence_vectors):
             store.random_access(mapped)
+        # Plain arrays over the maps: np.memmap's subclass costs a wrapper on every gather.
+        self.vectors, self.sentence_vectors = np.asarray(vectors), np.asarray(sentence_vectors)
         self.sentence_offsets = np.load(folder / "sentence_offsets.npy")
         self.langs = np.load(folder / "langs.npy")
         self.doc_rows = np.load(folder / "doc_rows.npy")
         self.bm25 = BM25.load(folder / "bm25")
         self.parts = parts if parts is not None else _load_parts(folder, self.vectors, self.langs, manifest["ann"])
         self.cache: dict[Any, Any] = {}
+        self._lock = threading.Lock()  # several questions may build the same cache entry at once
 
     @property
     def name(self) -> str:
@@ -96,16 +100,17 @@ class Segment:
         """FAISS search parameters for ``lang``'s index that skip ids of dropped rows and of rows not
         ``alive`` (a mask over this segment's rows; ``key`` names it), or None when nothing is skipped.
         Kept for the last few deletion sets: consecutive generations mostly share them."""
-        cached = self.cache.setdefault(("exclusion", lang), {})
-        if key not in cached:
-            index, id_rows = self.parts[lang]
-            dead = id_rows < 0
-            if alive is not None:
-                dead |= ~alive[np.maximum(id_rows, 0)]
-            while len(cached) >= 4:
-                cached.pop(next(iter(cached)))
-            cached[key] = ann.excluding(index, np.flatnonzero(dead))
-        return cached[key]
+        with self._lock:
+            cached = self.cache.setdefault(("exclusion", lang), {})
+            if key not in cached:
+                index, id_rows = self.parts[lang]
+                dead = id_rows < 0
+                if alive is not None:
+                    dead |= ~alive[np.maximum(id_rows, 0)]
+                while len(cached) >= 4:
+                    cached.pop(next(iter(cached)))
+                cached[key] = ann.excluding(index, np.flatnonzero(dead))
+            return cached[key]
 
     def bytes_on_disk(self) -> int:
         return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())

@@ -11,8 +11,7 @@ reused, so following a new generation costs what it added. Out of scope: writing
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,58 +22,9 @@ from ..lexical import Combined
 from ..records import Chunk
 from . import ann, store
 from .segment import SEGMENTS, Segment, open_segment
+from .views import Stacked, StackedChunks, top
 
-
-class Stacked:
-    """The rows of one per-segment array (``pick(segment)``) for rows of the snapshot, as if one array."""
-
-    def __init__(self, snap: Snapshot, pick: Callable[[Segment], np.ndarray], sentences: bool = False):
-        self._snap, self._pick, self._sentences = snap, pick, sentences
-
-    def __len__(self) -> int:
-        return self._snap.sentence_total if self._sentences else len(self._snap)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        dim = int(self._snap.manifest["dim"])
-        return (len(self), dim)
-
-    def __getitem__(self, rows: Any) -> np.ndarray:
-        rows = np.asarray(rows, np.int64)
-        flat = rows.reshape(-1)
-        where, local = (self._snap.locate_sentences if self._sentences else self._snap.locate)(flat)
-        arrays = [self._pick(seg) for seg in self._snap.segments]
-        if len(arrays) == 1:
-            out = np.asarray(arrays[0][local])
-        else:
-            out = np.empty((len(flat), self.shape[1]), arrays[0].dtype if arrays else np.float32)
-            for s in np.unique(where).tolist():
-                mask = where == s
-                out[mask] = arrays[s][local[mask]]
-        return out.reshape(*rows.shape, self.shape[1]) if rows.ndim else out.reshape(-1)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[np.arange(len(self))]
-        return out.astype(dtype) if dtype is not None else out
-
-
-class StackedChunks:
-    """The chunks of the snapshot's rows."""
-
-    def __init__(self, snap: Snapshot):
-        self._snap = snap
-
-    def __len__(self) -> int:
-        return len(self._snap)
-
-    def raw(self, i: int) -> bytes:
-        if not 0 <= int(i) < len(self._snap):
-            raise IndexError(i)
-        where, local = self._snap.locate(np.asarray([i], np.int64))
-        return self._snap.segments[int(where[0])].chunks.raw(int(local[0]))
-
-    def __getitem__(self, i: int) -> Chunk:
-        return Chunk.from_dict(json.loads(self.raw(i)))
+SMALL_EXACT_ROWS = 20_000  # exact segments up to this size are searched together, in numpy
 
 
 def _vectors(seg: Segment) -> np.ndarray:
@@ -107,6 +57,10 @@ class Snapshot:
             self._row_of.append(row_of)
             doc_rows.append(place[seg.doc_rows if live is None else seg.doc_rows[live]])
             langs.append(seg.langs if live is None else seg.langs[live])
+        # Per segment, computed once: which rows are alive, and the key of its deletion set.
+        self._alive = [None if row_of is None else row_of >= 0 for row_of in self._row_of]
+        self._deleted_keys = [d.tobytes() for d in self.deleted]
+        self._with_removals = [s for s, live in enumerate(self._live) if live is not None]
         counts = [seg.rows if live is None else len(live) for seg, live in zip(self.segments, self._live)]
         self.bases = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         totals = [int(seg.sentence_offsets[-1]) for seg in self.segments]
@@ -147,12 +101,15 @@ class Snapshot:
 
     def locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment of each row, its row in that segment)."""
-        where = np.searchsorted(self.bases, rows, side="right") - 1
-        local = rows - self.bases[where]
-        for s in np.unique(where).tolist() if any(x is not None for x in self._live) else ():
-            if self._live[s] is not None:
-                mask = where == s
-                local[mask] = self._live[s][local[mask]]
+        if len(self.segments) == 1:  # the common case: no search for segments
+            where = np.zeros(len(rows), np.int64)
+            local = np.array(rows, np.int64)
+        else:
+            where = np.searchsorted(self.bases, rows, side="right") - 1
+            local = rows - self.bases[where]
+        for s in self._with_removals:
+            mask = where == s
+            local[mask] = self._live[s][local[mask]]
         return where, local
 
     def locate_sentences(self, picks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +119,9 @@ class Snapshot:
     def sentence_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's sentences: (first, end) in the snapshot's sentence numbering."""
         where, local = self.locate(np.asarray(rows, np.int64))
+        if len(self.segments) == 1:
+            offsets = self.segments[0].sentence_offsets
+            return offsets[local], offsets[local + 1]
         starts, ends = np.zeros(len(local), np.int64), np.zeros(len(local), np.int64)
         for s in np.unique(where).tolist():
             mask, offsets = where == s, self.segments[s].sentence_offsets
@@ -227,17 +187,37 @@ class Snapshot:
             self.cache[key] = np.flatnonzero(codes == names.index(lang)) if lang in names else np.zeros(0, np.int64)
         return self.cache[key]
 
-    def dense_search(self, lang: str, query: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``m`` best (rows, cosines) in ``lang``: each segment's FAISS index, its removed rows
-        skipped, the lists merged (exact when every index is: the best ``m`` of each hold the best
-        ``m`` of all)."""
+    def rows_of_documents(self, doc_ids: tuple[str, ...]) -> np.ndarray:
+        """The rows of the documents ``doc_ids``, ascending (computed once per filter)."""
+        key = ("docs",) + tuple(doc_ids)
+        if key not in self.cache:
+            ids = set(doc_ids)
+            wanted = [i for i, d in enumerate(self.documents) if d["id"] in ids]
+            self.cache[key] = np.flatnonzero(np.isin(self.doc_rows, wanted))
+        return self.cache[key]
+
+    def dense_search(self, lang: str, query: np.ndarray, m: int,
+                     doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in ``lang`` and their cosines: the ``m`` best of every segment's FAISS index, removed
+        rows skipped, merged (exact when every index is: the best ``m`` of each hold the best ``m`` of
+        all); with a document filter, every allowed row, exactly (small sets, and HNSW misses under
+        filters)."""
+        if doc_ids is not None:
+            live = self.live_rows(lang)
+            found = live[np.isin(live, self.rows_of_documents(doc_ids))]
+            return found, np.asarray(self.vectors[found], np.float32) @ query
         rows, scores = [], []
+        small_rows, small_vectors = self._small_exact(lang)
+        if len(small_rows):  # the small exact segments of recent adds, in one product
+            cos = small_vectors @ np.asarray(query, np.float32)
+            keep = np.argpartition(-cos, m)[:m] if len(cos) > m else np.arange(len(cos))
+            rows.append(small_rows[keep])
+            scores.append(cos[keep])
         for s, seg in enumerate(self.segments):
-            if lang not in seg.parts:
+            if lang not in seg.parts or self._is_small_exact(seg):
                 continue
             index, id_rows = seg.parts[lang]
-            alive = None if self._row_of[s] is None else self._row_of[s] >= 0
-            params = seg.exclusion(lang, alive, self.deleted[s].tobytes())
+            params = seg.exclusion(lang, self._alive[s], self._deleted_keys[s])
             found_scores, ids = ann.search(index, query[None, :], m, params)
             keep = ids[0] >= 0
             local, found_scores = id_rows[ids[0][keep]], found_scores[0][keep]
@@ -255,6 +235,70 @@ class Snapshot:
         scores_a = np.concatenate([np.zeros(0, np.float32), *scores])
         order = np.lexsort((rows_a, -scores_a))[:m]
         return rows_a[order], scores_a[order]
+
+    @staticmethod
+    def _is_small_exact(seg: Segment) -> bool:
+        return seg.kind == "flat" and seg.rows <= SMALL_EXACT_ROWS
+
+    def _small_exact(self, lang: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, vectors) in ``lang`` of every small exact segment, gathered once per snapshot: one
+        matrix product instead of a FAISS call per segment (~0.1 ms each) for the segments that adds
+        leave until a merge folds them."""
+        key = ("small-exact", lang)
+        if key not in self.cache:
+            rows = [self.bases[s] + np.flatnonzero(self.langs_of(np.arange(self.bases[s], self.bases[s + 1])) == lang)
+                    for s, seg in enumerate(self.segments) if self._is_small_exact(seg)]
+            found = np.concatenate([np.zeros(0, np.int64), *rows])
+            self.cache[key] = (found, np.asarray(self.vectors[found], np.float32).reshape(len(found), self.dim))
+        return self.cache[key]
+
+    def lexical_search(self, tokens: list[str], lang: str, m: int,
+                       doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``m`` best BM25 (rows, scores) in ``lang`` (only rows sharing a term with the query)."""
+        scores = self.bm25.scores(tokens)
+        rows = np.flatnonzero(scores > 0)
+        names, codes = self.lang_codes
+        if lang not in names:
+            rows = rows[:0]
+        elif len(names) > 1:  # a one-language corpus needs no per-row test
+            rows = rows[codes[rows] == names.index(lang)]
+        if doc_ids is not None:
+            rows = rows[np.isin(rows, self.rows_of_documents(doc_ids))]
+        return top(rows, scores[rows], m)
+
+    def background_sample(self, lang: str, size: int) -> tuple[np.ndarray, ...]:
+        """An evenly spaced sample of ``size`` rows of ``lang`` (deterministic, cheap at any size),
+        gathered once per snapshot and language: (passage vectors, their sentences' vectors back to
+        back, where each row with sentences starts, which rows have sentences)."""
+        key = ("background", lang, size)
+        if key not in self.cache:
+            rows = self.live_rows(lang)
+            sample = rows[np.linspace(0, len(rows) - 1, min(size, len(rows))).astype(int)] if len(rows) else rows
+            picks, starts, some = self.sentence_picks(sample)
+            self.cache[key] = (np.asarray(self.vectors[sample], np.float32),
+                               np.asarray(self.sentence_vectors[picks], np.float32), starts, some)
+        return self.cache[key]
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.vectors[np.asarray(rows, np.int64)], np.float32)
+
+    def langs_of(self, rows: np.ndarray) -> np.ndarray:
+        return self.langs[np.asarray(rows, np.int64)]
+
+    def chunk(self, row: int) -> Chunk:
+        return self.chunks[row]
+
+    def all_chunks(self) -> Iterator[Chunk]:
+        for row in range(len(self)):
+            yield self.chunks[row]
+
+    def chunks_by_language(self) -> dict[str, int]:
+        names, codes = self.lang_codes
+        return {name: int(n) for name, n in zip(names, np.bincount(codes, minlength=len(names)).tolist())}
+
+    @property
+    def generation(self) -> str:
+        return self.folder.name
 
     def bytes_on_disk(self) -> int:
         own = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())

@@ -1,0 +1,180 @@
+"""A generation of the ``milvus`` store, as retrieval reads it (``qa.retrieve.SnapshotView``).
+
+Rows are Milvus chunk ids. Every query carries the generation's filter (``milvus.visible``), so a
+question sees one generation whatever is written meanwhile. Dense search is Milvus's vector search
+per language (exact on milvus-lite), BM25 is Milvus's full-text search over the app's own tokens;
+the per-language standardisation, fusion, sentence scores and MMR stay in ``qa.retrieve``, as for
+the local store. Fields fetched for a row (language, vectors, sentence vectors, record) are kept
+for the snapshot's life, so a question fetches each row once. Out of scope: writing (``milvus``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..lexical import K1
+from ..records import Chunk
+from .milvus_schema import PAGE, Names, unb64, visible
+from .store import StoreError
+
+LANGS = ("ar", "en", "other")
+STRONG = {"consistency_level": "Strong"}
+
+
+class MilvusSnapshot:
+    def __init__(self, client: Any, names: Names, state: dict[str, Any]):
+        self.client, self.names, self.state = client, names, state
+        self.dim = int(state["settings"]["dim"])
+        self.filter = visible(state)
+        self._rows: dict[int, dict[str, Any]] = {}
+        self.cache: dict[Any, Any] = {}
+        self.segments: tuple = ()
+
+    # -- what the rest of the app reads --------------------------------------------------------
+
+    @cached_property
+    def documents(self) -> list[dict[str, Any]]:
+        out, seq = [], 0
+        while seq < self.state["next_seq"]:
+            rows = self.client.query(self.names.docs, filter=f"{self.filter} and seq >= {seq} and seq < {seq + PAGE}",
+                                     output_fields=["seq", "entry"], **STRONG)
+            out += sorted(rows, key=lambda r: r["seq"])
+            seq += PAGE
+        return [json.loads(r["entry"]) for r in out]
+
+    def document_rows(self) -> list[dict[str, Any]]:
+        """The raw rows of the live documents (for a rebuild)."""
+        out, seq = [], 0
+        while seq < self.state["next_seq"]:
+            out += self.client.query(self.names.docs, filter=f"{self.filter} and seq >= {seq} and seq < {seq + PAGE}",
+                                     output_fields=["key", "gen", "seq", "doc", "entry", "dummy"], **STRONG)
+            seq += PAGE
+        return out
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        return {**self.state["settings"], "ann": "milvus", "documents": self.documents, "chunks": len(self),
+                "store": "milvus", "collection": self.names.chunks, "generation": self.state["gen"]}
+
+    @property
+    def generation(self) -> str:
+        return f"{self.names.chunks}@{self.state['gen']}"
+
+    def _count(self, extra: str = "") -> int:
+        rows = self.client.query(self.names.chunks, filter=self.filter + extra, output_fields=["count(*)"], **STRONG)
+        return int(rows[0]["count(*)"])
+
+    @cached_property
+    def _by_language(self) -> dict[str, int]:
+        return {lang: n for lang in LANGS if (n := self._count(f' and lang == "{lang}"'))}
+
+    def chunks_by_language(self) -> dict[str, int]:
+        return dict(self._by_language)
+
+    def __len__(self) -> int:
+        return sum(self._by_language.values())
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted(self._by_language))
+
+    def bytes_on_disk(self) -> int | None:
+        return None  # the server's business
+
+    def pages(self, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+        """The live rows, ``PAGE`` chunk ids at a time."""
+        for start in range(0, self.state["next_pk"], PAGE):
+            where = f"{self.filter} and pk >= {start} and pk < {start + PAGE}"
+            rows = self.client.query(self.names.chunks, filter=where, output_fields=fields, **STRONG)
+            if rows:
+                yield sorted(rows, key=lambda r: r["pk"])
+
+    def all_chunks(self) -> Iterator[Chunk]:
+        for rows in self.pages(["chunk"]):
+            for r in rows:
+                yield Chunk.from_dict(json.loads(r["chunk"]))
+
+    # -- retrieval (qa.retrieve.SnapshotView) ---------------------------------------------------
+
+    def _where(self, lang: str, doc_ids: tuple[str, ...] | None) -> str:
+        where = f'{self.filter} and lang == "{lang}"'
+        return where + (f" and doc in {json.dumps(list(doc_ids))}" if doc_ids is not None else "")
+
+    def _keep(self, hits: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        for h in hits:
+            self._rows.setdefault(int(h["id"]), {}).update(h.get("entity", {}))
+        return (np.asarray([int(h["id"]) for h in hits], np.int64),
+                np.asarray([float(h["distance"]) for h in hits], np.float32))
+
+    def dense_search(self, lang: str, query: np.ndarray, m: int,
+                     doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        hits = self.client.search(self.names.chunks, data=[np.asarray(query, np.float32).tolist()], anns_field="vec",
+                                  limit=m, filter=self._where(lang, doc_ids), search_params={"metric_type": "IP"},
+                                  output_fields=["lang", "vec", "sentences"], **STRONG)[0]
+        return self._keep(hits)
+
+    def lexical_search(self, tokens: list[str], lang: str, m: int,
+                       doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if not tokens:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        hits = self.client.search(self.names.chunks, data=[" ".join(tokens)], anns_field="sparse", limit=m,
+                                  filter=self._where(lang, doc_ids), search_params={"metric_type": "BM25"},
+                                  output_fields=["lang"], **STRONG)[0]
+        rows, scores = self._keep(hits)
+        keep = scores > 0
+        # Milvus scores tf·(k1 + 1) / (tf + norm); Lucene (and qa.lexical) drop the constant (k1 + 1).
+        return rows[keep], scores[keep] / np.float32(K1 + 1)
+
+    def _fields(self, rows: np.ndarray, field: str) -> list[Any]:
+        """``field`` of each row, fetched once for the rows not seen yet."""
+        missing = sorted({int(r) for r in rows if field not in self._rows.get(int(r), {})})
+        for start in range(0, len(missing), 1000):
+            ids = missing[start : start + 1000]
+            for row in self.client.query(self.names.chunks, filter=f"pk in {ids}",
+                                         output_fields=["lang", "vec", "sentences", "chunk"], **STRONG):
+                self._rows.setdefault(int(row["pk"]), {}).update(row)
+        try:
+            return [self._rows[int(r)][field] for r in rows]
+        except KeyError:  # deleted since this snapshot was taken, two saves ago
+            raise StoreError("the index changed while this question was answered; ask again") from None
+
+    def sentences_of(self, row: int) -> np.ndarray:
+        return unb64(self._fields(np.asarray([row]), "sentences")[0]["fp16"], self.dim)
+
+    def best_sentence(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        best = np.full(len(rows), -2.0)
+        for i, items in enumerate(self._fields(rows, "sentences")):
+            if items["fp16"]:
+                best[i] = float(np.max(unb64(items["fp16"], self.dim) @ np.asarray(query, np.float32)))
+        return best
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        vectors = self._fields(rows, "vec")
+        return np.asarray(vectors, np.float32).reshape(len(rows), self.dim)
+
+    def langs_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self._fields(rows, "lang"), dtype="<U8")
+
+    def chunk(self, row: int) -> Chunk:
+        return Chunk.from_dict(json.loads(self._fields(np.asarray([row]), "chunk")[0]))
+
+    def background_sample(self, lang: str, size: int) -> tuple[np.ndarray, ...]:
+        """About ``size`` rows of ``lang`` spread over the chunk ids (every k-th id), fetched once."""
+        key = ("background", lang, size)
+        if key not in self.cache:
+            step = max(1, self.state["next_pk"] // max(size, 1) // max(len(self.languages), 1))
+            rows = self.client.query(self.names.chunks, filter=f'{self._where(lang, None)} and pk % {step} == 0',
+                                     output_fields=["vec", "sentences"], limit=size, **STRONG)
+            rows.sort(key=lambda r: r["pk"])
+            passages = np.asarray([r["vec"] for r in rows], np.float32).reshape(len(rows), self.dim)
+            per_row = [unb64(r["sentences"]["fp16"], self.dim) for r in rows]
+            lengths = np.asarray([len(s) for s in per_row], np.int64)
+            ends = np.cumsum(lengths)
+            sentences = np.vstack(per_row) if per_row else np.zeros((0, self.dim), np.float32)
+            self.cache[key] = (passages, sentences, (ends - lengths)[lengths > 0], lengths > 0)
+        return self.cache[key]
