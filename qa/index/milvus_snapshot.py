@@ -24,6 +24,8 @@ from .store import StoreError
 
 LANGS = ("ar", "en", "other")
 STRONG = {"consistency_level": "Strong"}
+OVERFETCH = 10  # extra hits asked for, so that ties at the cut are broken by row, as locally
+QUERY_WINDOW = 16_384  # Milvus's largest query result
 
 
 class MilvusSnapshot:
@@ -105,27 +107,32 @@ class MilvusSnapshot:
         where = f'{self.filter} and lang == "{lang}"'
         return where + (f" and doc in {json.dumps(list(doc_ids))}" if doc_ids is not None else "")
 
-    def _keep(self, hits: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    def _keep(self, hits: list[dict[str, Any]], m: int) -> tuple[np.ndarray, np.ndarray]:
+        """The hits' rows and scores, best first and ties by row (as the local store breaks them)."""
         for h in hits:
             self._rows.setdefault(int(h["id"]), {}).update(h.get("entity", {}))
-        return (np.asarray([int(h["id"]) for h in hits], np.int64),
-                np.asarray([float(h["distance"]) for h in hits], np.float32))
+        rows = np.asarray([int(h["id"]) for h in hits], np.int64)
+        scores = np.asarray([float(h["distance"]) for h in hits], np.float32)
+        order = np.lexsort((rows, -scores))[:m]
+        return rows[order], scores[order]
 
     def dense_search(self, lang: str, query: np.ndarray, m: int,
                      doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        # A few more than m: Milvus returns tied scores in any order, so the cut is made here, by row.
         hits = self.client.search(self.names.chunks, data=[np.asarray(query, np.float32).tolist()], anns_field="vec",
-                                  limit=m, filter=self._where(lang, doc_ids), search_params={"metric_type": "IP"},
-                                  output_fields=["lang", "vec", "sentences"], **STRONG)[0]
-        return self._keep(hits)
+                                  limit=m + OVERFETCH, filter=self._where(lang, doc_ids),
+                                  search_params={"metric_type": "IP"}, output_fields=["lang", "vec", "sentences"],
+                                  **STRONG)[0]
+        return self._keep(hits, m)
 
     def lexical_search(self, tokens: list[str], lang: str, m: int,
                        doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
         if not tokens:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        hits = self.client.search(self.names.chunks, data=[" ".join(tokens)], anns_field="sparse", limit=m,
+        hits = self.client.search(self.names.chunks, data=[" ".join(tokens)], anns_field="sparse", limit=m + OVERFETCH,
                                   filter=self._where(lang, doc_ids), search_params={"metric_type": "BM25"},
                                   output_fields=["lang"], **STRONG)[0]
-        rows, scores = self._keep(hits)
+        rows, scores = self._keep(hits, m)
         keep = scores > 0
         # Milvus scores tf·(k1 + 1) / (tf + norm); Lucene (and qa.lexical) drop the constant (k1 + 1).
         return rows[keep], scores[keep] / np.float32(K1 + 1)
@@ -163,18 +170,28 @@ class MilvusSnapshot:
     def chunk(self, row: int) -> Chunk:
         return Chunk.from_dict(json.loads(self._fields(np.asarray([row]), "chunk")[0]))
 
+    def _rows_of(self, lang: str) -> np.ndarray:
+        """Every live row in ``lang``, ascending (chunk ids in ingest order, as local rows are)."""
+        key = ("rows", lang)
+        if key not in self.cache:
+            found = []
+            for start in range(0, self.state["next_pk"], QUERY_WINDOW):
+                where = f"{self._where(lang, None)} and pk >= {start} and pk < {start + QUERY_WINDOW}"
+                found += [r["pk"] for r in self.client.query(self.names.chunks, filter=where, output_fields=["pk"],
+                                                             limit=QUERY_WINDOW, **STRONG)]
+            self.cache[key] = np.sort(np.asarray(found, np.int64))
+        return self.cache[key]
+
     def background_sample(self, lang: str, size: int) -> tuple[np.ndarray, ...]:
-        """About ``size`` rows of ``lang`` spread over the chunk ids (every k-th id), fetched once."""
+        """The local store's sample: ``size`` rows of ``lang`` evenly spaced in row order, fetched once."""
         key = ("background", lang, size)
         if key not in self.cache:
-            step = max(1, self.state["next_pk"] // max(size, 1) // max(len(self.languages), 1))
-            rows = self.client.query(self.names.chunks, filter=f'{self._where(lang, None)} and pk % {step} == 0',
-                                     output_fields=["vec", "sentences"], limit=size, **STRONG)
-            rows.sort(key=lambda r: r["pk"])
-            passages = np.asarray([r["vec"] for r in rows], np.float32).reshape(len(rows), self.dim)
-            per_row = [unb64(r["sentences"]["fp16"], self.dim) for r in rows]
-            lengths = np.asarray([len(s) for s in per_row], np.int64)
+            rows = self._rows_of(lang)
+            sample = rows[np.linspace(0, len(rows) - 1, min(size, len(rows))).astype(int)] if len(rows) else rows
+            passages = self.vectors_of(sample)
+            per_row = [unb64(items["fp16"], self.dim) for items in self._fields(sample, "sentences")]
+            lengths = np.asarray([len(x) for x in per_row], np.int64)
             ends = np.cumsum(lengths)
             sentences = np.vstack(per_row) if per_row else np.zeros((0, self.dim), np.float32)
-            self.cache[key] = (passages, sentences, (ends - lengths)[lengths > 0], lengths > 0)
+            self.cache[key] = (passages, sentences.astype(np.float32), (ends - lengths)[lengths > 0], lengths > 0)
         return self.cache[key]
