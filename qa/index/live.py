@@ -14,6 +14,7 @@ Small segments are merged in the background (``merge``). Out of scope: embedding
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -34,6 +35,7 @@ from .merge import Merger
 from .segment import Segment
 from .snapshot import Snapshot, open_snapshot
 
+log = logging.getLogger("qa.index")
 OPEN_RETRIES = 5  # a generation pruned between reading CURRENT and opening it: read CURRENT again
 SETTINGS = ("embedder", "dim", "chunking", "ann_request")  # what every generation of a folder repeats
 
@@ -199,7 +201,7 @@ class Index:
                 place[(piece.segment.name, pos)] = at
                 at += 1
         try:
-            with self.writer(timeout) as newest:
+            with self.writer(timeout, on_wait=log.debug) as newest:  # a background merge waits quietly
                 current = {seg.name: gone.tolist() for seg, gone in zip(newest.segments, newest.deleted)}
                 held = {d["id"] for d in newest.documents}
                 for name, (seg, _) in chosen.items():
