@@ -200,6 +200,39 @@ def test_a_writer_killed_holding_the_lock_frees_it_and_leaves_the_index_intact(b
     assert documents(index) == {"library.txt", "festival.txt"}
 
 
+KILLED_MERGE = r"""
+import os, signal, sys
+from qa.index import Index
+
+def hook(event, args):  # SIGKILL while a merge commits: its segment written, its generation half written
+    if event == "open" and ".staging-gen-" in str(args[0]) and str(args[0]).endswith("manifest.json"):
+        print("KILLED", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+index = Index.open(sys.argv[1])
+sys.addaudithook(hook)
+print("MERGED", index.merge(), flush=True)
+"""
+
+
+def test_a_merge_killed_while_it_commits_leaves_the_index_as_the_last_save_had_it(base, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_MERGE", "off")  # the merge runs in the child only
+    index = copy(base, tmp_path)
+    Assistant.open(index).remove(doc_id(index, "library.txt"))  # a third of the rows removed: a merge is due
+    before = json.loads((index / (index / "CURRENT").read_text() / "manifest.json").read_text())["segments"]
+    child = subprocess.run([sys.executable, "-c", KILLED_MERGE, str(index)], cwd=ROOT, env=env(), text=True,
+                           capture_output=True, timeout=TIMEOUT)
+    assert child.returncode == -signal.SIGKILL and "KILLED" in child.stdout, (child.stdout, child.stderr[-3000:])
+    orphans = {p.name for p in (index / "segments").iterdir()} - {s["name"] for s in before}
+    assert orphans  # the merged segment was written (and named), its generation never went live
+    assert documents(index) == {"bridge.txt", "festival.txt"}
+    Index.open(index, verify=True)  # every checksum holds
+    after = json.loads((index / (index / "CURRENT").read_text() / "manifest.json").read_text())["segments"]
+    assert after == before
+    qa("remove", doc_id(index, "bridge.txt"), "--index", str(index))  # the next writer goes on and clears up
+    assert documents(index) == {"festival.txt"} and not orphans & {p.name for p in (index / "segments").iterdir()}
+
+
 READER = r"""
 import sys, time
 from qa.index import Index

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from .segment import Segment
 from .snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger("qa.index")
+RACY_NS = 1_000_000_000  # far above any file-time granularity (a kernel tick is 1-10 ms)
 OPEN_RETRIES = 5  # a generation pruned between reading CURRENT and opening it: read CURRENT again
 SETTINGS = ("embedder", "dim", "chunking", "ann_request")  # what every generation of a folder repeats
 
@@ -45,12 +47,21 @@ class IndexExists(ValueError):
 
 
 def _stamp(folder: Path) -> tuple[int, int, int, int] | None:
-    """What changes whenever ``CURRENT`` is replaced (a new file each time), from one stat."""
+    """What changes whenever ``CURRENT`` is replaced (a new file each time), from one stat; except
+    within one tick of the file clock (see ``_settled``)."""
     try:
         st = os.stat(folder / store.CURRENT)
     except FileNotFoundError:
         return None
     return st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size
+
+
+def _settled(stamp: tuple[int, int, int, int] | None) -> bool:
+    """Whether no later save can give ``CURRENT`` this same stamp. A freed inode number is reused at
+    once and file times are coarse (a kernel tick), so a save within the tick of the one seen can
+    look unchanged; as git does for its "racily clean" files, a stamp younger than ``RACY_NS`` is
+    trusted only after reading the generation name again."""
+    return stamp is None or time.time_ns() - stamp[1] > RACY_NS
 
 
 class Index:
@@ -65,6 +76,7 @@ class Index:
         self._lease = lease or Lease(self.folder)
         self._refreshing = threading.Lock()
         self._seen = _stamp(self.folder)
+        self._trusted = _settled(self._seen)
         self._snapshot = self._leased(snapshot)
         self._merger = Merger(self)
 
@@ -99,22 +111,27 @@ class Index:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The newest generation: one ``stat`` of ``CURRENT`` per access, an open only when it moved."""
-        if _stamp(self.folder) != self._seen:
-            self.refresh()
+        """The newest generation: one ``stat`` of ``CURRENT`` per access (and, within a second of a
+        save, a read of the name it holds), an open only when it moved."""
+        if not self._trusted or _stamp(self.folder) != self._seen:
+            self.refresh(exact=not self._trusted)
         return self._snapshot
 
-    def refresh(self) -> Snapshot:
-        """Open the generation ``CURRENT`` names if it is not the one held (once, whoever asks)."""
+    def refresh(self, exact: bool = False) -> Snapshot:
+        """Open the generation ``CURRENT`` names if it is not the one held (once, whoever asks).
+
+        ``exact`` reads the name even when ``CURRENT``'s stat looks unchanged: a freed inode number is
+        reused and file times are coarse (a kernel tick), so two quick saves by another process can
+        leave the same stamp; a writer must never go on from a generation that is no longer live."""
         with self._refreshing:
             stamp = _stamp(self.folder)
-            if stamp != self._seen:
+            if exact or stamp != self._seen:
                 gen = store.live_generation(self.folder)
                 if gen is not None and gen.name != self._snapshot.folder.name:
                     # The writer sealed it (checksums); a server need not hash it again.
                     opened = _open_current(self.folder, self._lease, verify=False, reuse=self._open_segments())
                     self._snapshot = self._leased(opened, already_taken=True)
-                self._seen = stamp
+                self._seen, self._trusted = stamp, _settled(stamp)
         return self._snapshot
 
     def _leased(self, snapshot: Snapshot, already_taken: bool = False) -> Snapshot:
@@ -129,7 +146,7 @@ class Index:
         """Hold the folder's writer lock (one writer across processes; waits up to ``timeout`` s,
         telling ``on_wait``, then raises ``lock.WriterBusy``); yields the newest snapshot."""
         with self._writer.hold(timeout, on_wait):
-            yield self.refresh()
+            yield self.refresh(exact=True)
 
     store = "local"
 
@@ -236,6 +253,7 @@ class Index:
         gen = write_generation(self.folder, settings, [(seg.name, sorted(gone)) for seg, gone in entries])
         snapshot = open_snapshot(gen, verify=False, reuse={seg.name: seg for seg, _ in entries})
         self._snapshot, self._seen = self._leased(snapshot), _stamp(self.folder)
+        self._trusted = _settled(self._seen)
         store.prune(self.folder, keep={gen.name} | pinned(self.folder), alive=lambda pid: alive(pid, None))
         return snapshot
 
