@@ -8,7 +8,10 @@ and ``synthetic-N`` (``bench/common.synthetic_additions``: resampled ARCD senten
 vectors). Both stores get the very same ``Addition``s (no embedding here); questions are the real
 ARCD question vectors, so the comparison is of the stores alone: ``qa.retrieve.search`` over each
 snapshot (retrieval only), interleaved question by question, in the three modes, and for ``arcd``
-the extractive answer of ``Assistant.ask`` with the question vectors precomputed.
+the extractive answer of ``Assistant.ask`` with the question vectors precomputed. Last, the seed
+corpus (``seeds/``) through the real pipeline into the local store, its additions into milvus-lite,
+and the seed questions (``tests/fixtures/eval/seed_questions.jsonl``, Arabic and English) asked of
+both with the real embedder: same answer text, abstention and cited spans.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import emit, header, percentiles, real_vectors, synthetic_additions, table
+from common import ROOT, emit, header, percentiles, real_vectors, synthetic_additions, table
 
-from qa import Assistant
+from qa import Assistant, datasets
 from qa.chunk import ChunkSettings
-from qa.index import Addition, Index
+from qa.index import Addition, Index, stores
 from qa.index.milvus import MilvusIndex
 from qa.lexical import tokenize
 from qa.records import Chunk, Document, Span, content_id
@@ -117,8 +120,32 @@ def answers(local: Index, milvus: MilvusIndex, real: dict, count: int) -> dict:
     questions = [str(q) for q in real["questions"][:count]]
     KnownAssistant.known = Known(dict(zip(questions, real["question_vectors"][:count])))
     a, b = KnownAssistant(local), KnownAssistant(milvus)
-    same = [(x.text, x.abstained) == (y.text, y.abstained) for x, y in ((a.ask(q), b.ask(q)) for q in questions)]
-    return {"corpus": "arcd", "questions": len(questions), "same answer text and abstention": float(np.mean(same))}
+    pairs = [(a.ask(q), b.ask(q)) for q in questions]
+    return {"corpus": "arcd", "questions": len(questions),
+            "same answer text and abstention": float(np.mean([(x.text, x.abstained) == (y.text, y.abstained)
+                                                              for x, y in pairs])),
+            "same cited spans": float(np.mean([cited(x) == cited(y) for x, y in pairs]))}
+
+
+def cited(answer) -> list[tuple[str, int, int]]:
+    return [(c.doc_id, c.start, c.end) for c in answer.citations]
+
+
+def seed_answers(work: Path) -> dict:
+    local = Assistant.build([ROOT / "seeds"], work / "seed-local")
+    milvus = MilvusIndex.create(str(work / "seed.db"), "seed", work / "seed-milvus", local.index.embedder, 384,
+                                local.index.chunking)
+    milvus.apply(stores.additions_of(local.index.snapshot), set())
+    other = Assistant(milvus)
+    seed_questions = ROOT / "tests" / "fixtures" / "eval" / "seed_questions.jsonl"
+    asked = [q.question for q in datasets.load([seed_questions]).questions]
+    same_text = same_cites = 0
+    for q in asked:
+        a, b = local.ask(q), other.ask(q)
+        same_text += (a.text, a.abstained) == (b.text, b.abstained)
+        same_cites += cited(a) == cited(b)
+    return {"corpus": "seeds (real e5)", "questions": len(asked),
+            "same answer text and abstention": same_text / len(asked), "same cited spans": same_cites / len(asked)}
 
 
 def main() -> None:
@@ -144,11 +171,13 @@ def main() -> None:
             agreement += agr
             if name == "arcd":
                 answer_rows.append(answers(local, milvus, real, args.questions))
+        print("  seeds ...", file=sys.stderr, flush=True)
+        answer_rows.append(seed_answers(work))
     emit("Loading the same additions into each store:\n\n" + table(loads), args.out)
     emit("\nRetrieval latency (qa.retrieve.search, question vectors precomputed, interleaved):\n\n"
          + table(latency), args.out)
     emit("\nAgreement with the local store (k = 5):\n\n" + table(agreement), args.out)
-    emit("\nExtractive answers (Assistant.ask) on ARCD:\n\n" + table(answer_rows), args.out)
+    emit("\nExtractive answers (Assistant.ask), local vs milvus-lite:\n\n" + table(answer_rows), args.out)
     emit(f"\n- load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n", args.out)
 
 

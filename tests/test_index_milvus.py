@@ -21,27 +21,13 @@ from click.testing import CliRunner
 
 from qa import Assistant
 from qa.cli import main
-from qa.index import Addition, stores
+from qa.index import stores
 from qa.index.milvus import MilvusIndex, chunk_rows, connect
 from qa.lexical import tokenize
-from qa.records import Document
 from qa.retrieve import SearchOptions, search
 from tests.conftest import FIXTURES, PARALLEL, SEEDS
 
 MODES = ("hybrid", "dense", "bm25")
-
-
-def additions_of(assistant: Assistant) -> list[Addition]:
-    """The documents of a local index as additions (its own vectors and tokens: no embedding)."""
-    snap = assistant.index.snapshot
-    out = []
-    for position, d in enumerate(snap.documents):
-        rows = np.flatnonzero(snap.doc_rows == position)
-        chunks = [snap.chunks[int(r)] for r in rows]
-        out.append(Addition(Document(d["id"], d["title"], d["path"], d["lang"], ""), d["file_hash"], chunks,
-                            snap.vectors_of(rows), [snap.sentences_of(int(r)) for r in rows],
-                            [tokenize(c.text) for c in chunks], d.get("file_records", 1)))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +44,7 @@ def mixed_milvus(db, mixed_corpus, tmp_path_factory) -> Assistant:
 @pytest.fixture(scope="module")
 def seed_milvus(db, seed_assistant, tmp_path_factory) -> Assistant:
     a = Assistant.create_or_open(tmp_path_factory.mktemp("seed-milvus"), store=f"milvus:{db}#seed")
-    a.index.apply(additions_of(seed_assistant), set())
+    a.index.apply(stores.additions_of(seed_assistant.index.snapshot), set())
     return a
 
 
@@ -105,7 +91,7 @@ def test_filters_by_language_and_document(mixed_milvus):
 def test_removal_generations_a_crashed_writer_and_the_switch_to_a_new_collection(db, mixed_assistant, tmp_path):
     folder = tmp_path / "work"
     index = Assistant.create_or_open(folder, store=f"milvus:{db}#work").index
-    index.apply(additions_of(mixed_assistant), set())
+    index.apply(stores.additions_of(mixed_assistant.index.snapshot), set())
     client = connect(str(db))
     before = index.snapshot
     gone = next(d for d in before.documents if d["path"].endswith("library.txt"))
@@ -125,7 +111,7 @@ def test_removal_generations_a_crashed_writer_and_the_switch_to_a_new_collection
         return client.query(after.names.chunks, filter=f'doc == "{doc_id}"', output_fields=["pk"])
 
     # A writer killed after inserting rows of the next generation: nobody sees them; the next save clears them.
-    orphan = next(a for a in additions_of(mixed_assistant) if a.document.id == gone["id"])
+    orphan = next(a for a in stores.additions_of(mixed_assistant.index.snapshot) if a.document.id == gone["id"])
     client.insert(after.names.chunks, chunk_rows([orphan], after.state["gen"] + 1, after.state["next_pk"]))
     assert gone["id"] not in docs_found(index.refresh())
     index.apply([], {next(d["id"] for d in after.documents if d["path"].endswith("bridge.txt"))})

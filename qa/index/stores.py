@@ -7,7 +7,9 @@
 Both give an object with the ``Index`` interface (``snapshot``, ``apply``, ``writer``, ...), so the
 assistant, the CLI, the server and ``qa eval`` run the same over either. The index folder is still
 used with Milvus: uploads and the writer lock live there. ``QA_STORE`` sets the default.
-Out of scope: moving an index from one store to another (ingest the files again).
+``additions_of`` gives a local snapshot's documents as additions, so another store can take the very
+same chunks and vectors without embedding again (how the tests and ``bench/stores.py`` compare stores).
+Out of scope: a command that moves an index from one store to another (ingest the files again).
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from ..chunk import ChunkSettings
+from ..lexical import tokenize
+from ..records import Document
 from . import store as local_files
+from .generation import Addition
 from .live import Index
+from .snapshot import Snapshot
 
 DEFAULT_NAME = "qa"
 
@@ -103,3 +111,16 @@ def create_index(spec: str | None, folder: Path, embedder: str, dim: int, chunki
                  ann: str = "auto") -> Any:
     backend, target = parse(spec)
     return backend.create(target, Path(folder), embedder, dim, chunking, ann)
+
+
+def additions_of(snap: Snapshot) -> list[Addition]:
+    """The documents of a local snapshot as additions: their chunks, stored vectors and BM25 tokens
+    (the document text itself is not kept by an index, so it is left empty)."""
+    out = []
+    for position, d in enumerate(snap.documents):
+        rows = np.flatnonzero(snap.doc_rows == position)
+        chunks = [snap.chunk(int(r)) for r in rows]
+        out.append(Addition(Document(d["id"], d["title"], d["path"], d["lang"], ""), d["file_hash"], chunks,
+                            snap.vectors_of(rows), [snap.sentences_of(int(r)) for r in rows],
+                            [tokenize(c.text) for c in chunks], d.get("file_records", 1)))
+    return out
