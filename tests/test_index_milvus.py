@@ -171,7 +171,11 @@ def test_the_http_api_over_milvus(seed_milvus):
         hits = client.post("/api/search", json={"question": "How many berths does the harbour have?",
                                                 "langs": ["en"], "k": 1})
         assert hits.json()["hits"][0]["chunk"]["path"].endswith("harbour.txt")
-        assert any(d["path"].endswith("harbour.txt") for d in client.get("/api/documents").json()["documents"])
+        documents = client.get("/api/documents").json()["documents"]
+        harbour = next(d for d in documents if d["path"].endswith("harbour.txt"))
+        # A citation's link opens the source in the viewer, rebuilt from the store's chunks.
+        page = client.get(f"/view/{harbour['id']}", params={"start": 4, "end": 16})
+        assert page.status_code == 200 and "twelve berths" in page.text, page.text[-2000:]
 
 
 def test_without_the_extra_the_store_says_what_to_install(monkeypatch, tmp_path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -67,11 +66,10 @@ def gradio_sign_in(app: Any):
 
 def document_text(snapshot: Any, doc_id: str) -> tuple[dict[str, Any], str]:
     """The document's record and its text rebuilt from its passages (``KeyError`` if unknown)."""
-    index = next((i for i, d in enumerate(snapshot.documents) if d["id"] == doc_id), None)
-    if index is None:
+    doc = next((d for d in snapshot.documents if d["id"] == doc_id), None)
+    if doc is None:
         raise KeyError(doc_id)
-    chunks = sorted((snapshot.chunks[int(r)] for r in np.flatnonzero(snapshot.doc_rows == index)),
-                    key=lambda c: c.start)
+    chunks = snapshot.document_chunks(doc_id)  # store-neutral: a local or a Milvus snapshot
     parts, pos = [], chunks[0].start if chunks else 0
     parts.append("\n" * pos)
     for c in chunks:
@@ -81,7 +79,7 @@ def document_text(snapshot: Any, doc_id: str) -> tuple[dict[str, Any], str]:
         if c.end > pos:
             parts.append(c.text[pos - c.start:])
             pos = c.end
-    return snapshot.documents[index], "".join(parts)
+    return doc, "".join(parts)
 
 
 def page_html(doc: dict[str, Any], text: str, start: int | None, end: int | None) -> str:

@@ -101,6 +101,14 @@ class MilvusSnapshot:
             for r in rows:
                 yield Chunk.from_dict(json.loads(r["chunk"]))
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The chunks of one live document in document order (empty if it is not here); a document
+        of more than ``QUERY_WINDOW`` chunks (some 4M tokens) is cut there: Milvus answers no more."""
+        where = f"{self.filter} and doc == {json.dumps(doc_id)}"
+        rows = self.client.query(self.names.chunks, filter=where, output_fields=["chunk"], limit=QUERY_WINDOW,
+                                 **STRONG)
+        return sorted((Chunk.from_dict(json.loads(r["chunk"])) for r in rows), key=lambda c: c.start)
+
     # -- retrieval (qa.retrieve.SnapshotView) ---------------------------------------------------
 
     def _where(self, lang: str, doc_ids: tuple[str, ...] | None) -> str:

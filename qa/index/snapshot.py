@@ -292,6 +292,12 @@ class Snapshot:
         for row in range(len(self)):
             yield self.chunks[row]
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The chunks of one live document in document order (empty if it is not here)."""
+        place = next((i for i, d in enumerate(self.documents) if d["id"] == doc_id), None)
+        rows = np.flatnonzero(self.doc_rows == place) if place is not None else []
+        return sorted((self.chunks[int(r)] for r in rows), key=lambda c: c.start)
+
     def chunks_by_language(self) -> dict[str, int]:
         names, codes = self.lang_codes
         return {name: int(n) for name, n in zip(names, np.bincount(codes, minlength=len(names)).tolist())}
