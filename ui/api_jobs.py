@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Res
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from .api import ERRORS, MAX_FILES, ErrorOut, IngestOut, LibraryDep, SkippedOut, authorised
+from .api import LibraryDep, authorised
+from .api_models import ERRORS, MAX_FILES, ErrorOut, IngestOut, SkippedOut
 from .jobs import Job, JobQueue
 from .library import Library, UploadError, check_upload
 

@@ -31,7 +31,7 @@ from qa import Assistant
 from qa.index import WriterBusy
 from qa.text import detect_language
 
-from . import api, api_jobs, apidocs, app, documents_html, render, viewer
+from . import api, api_jobs, api_models, apidocs, app, documents_html, render, viewer
 from .jobs import JobQueue
 from .library import DEFAULT_MAX_UPLOAD_BYTES, Library
 from .logs import RequestLog
@@ -135,7 +135,7 @@ def create_app(assistant: Assistant, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_
     apidocs.install(fastapi_app)
     fastapi_app.include_router(viewer.router)
     fastapi_app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT,
-                               upload_limit=api.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
+                               upload_limit=api_models.MAX_FILES * library.max_upload_bytes + JSON_BODY_LIMIT)
     fastapi_app.add_middleware(OriginGuard, local_only=token is None)
     fastapi_app.add_middleware(RequestLog)  # outermost: refusals are logged too
     mounted = gr.mount_gradio_app(
