@@ -9,25 +9,32 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import config
-from .answer.generators import ENV as GENERATOR_ENV
-from .answer.generators import Generator, GeneratorSettings, get_generator
 from .assistant import DEFAULT_INDEX, Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
-from .cli_settings import LOG_LEVELS, answer_settings, check_index_settings, index_settings_given, resolve
+from .cli_options import (
+    current_store,
+    generator_options,
+    index_option,
+    load_generator,
+    open_assistant,
+    print_answer,
+    print_hit,
+    print_report,
+    progress_bar,
+    search_options,
+    store_option,
+)
+from .cli_settings import LOG_LEVELS, check_index_settings, index_settings_given, resolve
 from .embed import DEFAULT_EMBEDDER
 from .index import stores
-from .ingest import RUNNERS, IngestReport, get_runner
-from .records import Answer, Hit
+from .ingest import RUNNERS, get_runner
+from .records import Answer
 from .retrieve import MODES
-
-SEEDS = Path("seeds")
 
 
 class DomainErrors(click.Group):
@@ -36,101 +43,6 @@ class DomainErrors(click.Group):
             return super().invoke(ctx)
         except ValueError as e:
             raise click.ClickException(str(e)) from e
-
-
-def _remember_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    ctx.meta["qa.store"] = value
-    return value
-
-
-# Where the index lives; kept in the click context (not a parameter of every command) and read by
-# ``_store()`` where an Assistant is opened. Milvus needs the [scale] extra.
-store_option = click.option(
-    "--store", default=None, expose_value=False, callback=_remember_store, is_eager=True,
-    help="Where the index lives: local (the index folder, default; or $QA_STORE) or milvus:URI "
-         "(a milvus-lite .db file or http://host:19530, optionally #NAME).")
-
-
-def _store() -> str | None:
-    return click.get_current_context().meta.get("qa.store")
-
-
-def index_option(f: Callable) -> Callable:
-    f = store_option(f)
-    return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=lambda: os.environ.get("QA_INDEX", str(DEFAULT_INDEX)),
-                        show_default="embeddings (or $QA_INDEX)", help="Index folder.")(f)
-
-
-def search_options(f: Callable) -> Callable:
-    for opt in reversed([
-        click.option("--k", default=5, show_default=True, help="Passages to retrieve."),
-        click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True),
-        click.option("--lang", "langs", multiple=True, type=click.Choice(["ar", "en", "other"]),
-                     help="Only passages in this language."),
-        click.option("--doc", "doc_ids", multiple=True, help="Only passages of this document id."),
-        click.option("--mmr", type=float, default=None, help="Diversify with MMR (0-1, 1 = relevance)."),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
-    ]):
-        f = opt(f)
-    return f
-
-
-def generator_options(f: Callable) -> Callable:
-    defaults = GeneratorSettings()
-    for opt in reversed([
-        click.option("--generator", "generator_spec", default=None, metavar="SPEC",
-                     help=f"Who writes the answer: extractive (default, offline), openai:MODEL@BASE_URL (an "
-                          f"OpenAI-compatible server: llama.cpp, Ollama, vLLM, a hosted API) or "
-                          f"llama-cpp:/path/model.gguf (or ${GENERATOR_ENV})."),
-        click.option("--context-tokens", default=defaults.context_tokens, show_default=True,
-                     help="The model's context window; passages are trimmed to fit it."),
-        click.option("--llm-timeout", default=defaults.timeout, show_default=True,
-                     help="Seconds a model may take for one answer before the extractive answer is given."),
-        click.option("--answer-tokens", default=defaults.max_answer_tokens, show_default=True,
-                     help="Longest generated answer, in tokens (kept free in the context window)."),
-    ]):
-        f = opt(f)
-    return f
-
-
-def load_generator(spec: str | None, context_tokens: int, timeout: float, answer_tokens: int) -> Generator | None:
-    if timeout <= 0 or not 8 <= answer_tokens <= context_tokens // 2:
-        raise ValueError(f"--llm-timeout {timeout} / --answer-tokens {answer_tokens}: give a positive number of "
-                         f"seconds and 8 to half of --context-tokens ({context_tokens}) answer tokens")
-    return get_generator(spec, GeneratorSettings(timeout=timeout, context_tokens=context_tokens,
-                                                 max_answer_tokens=answer_tokens))
-
-
-def _progress(label: str, unit: str = "chunk"):
-    from tqdm import tqdm
-
-    bar: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True)
-        bar["bar"].update(done - bar["bar"].n)
-        if done >= total:
-            bar["bar"].close()
-
-    return update
-
-
-def _report(report: IngestReport) -> None:
-    click.echo(report.summary())
-    for s in report.skipped:
-        click.echo(f"skipped {s.path}: {s.reason}", err=True)
-
-
-def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: Generator | None = None,
-                   cfg: config.Config | None = None) -> Assistant:
-    settings = answer_settings(cfg)
-    if not (build_from_seeds and SEEDS.is_dir() and not stores.exists(_store(), index_dir)):
-        return Assistant.open(index_dir, generator=generator, answer_settings=settings, store=_store())
-    click.echo(f"No index at {index_dir} yet: building one from {SEEDS}/ ...", err=True)
-    return Assistant.build([SEEDS], index_dir, progress=_progress("embedding"), generator=generator,
-                           answer_settings=settings, store=_store())
 
 
 @click.group(cls=DomainErrors)
@@ -174,31 +86,9 @@ def ingest(paths: tuple[Path, ...], index_dir: Path, embedder: str, max_tokens: 
     options = {"workers": workers, **({"address": ray_address} if runner == "ray" else {})}
     chosen = get_runner(runner, **options)
     assistant = Assistant.create_or_open(index_dir, cfg.get("index.embedder"), chunking, cfg.get("index.ann"),
-                                         store=_store(), max_bytes=int(cfg.get("limits.max_file_mb") * 1e6))
+                                         store=current_store(), max_bytes=int(cfg.get("limits.max_file_mb") * 1e6))
     check_index_settings(assistant, index_settings_given(cfg))
-    _report(assistant.add(paths, progress=_progress("embedding"), runner=chosen))
-
-
-def _print_hit(h: Hit) -> None:
-    c = h.chunk
-    click.echo(f"#{h.rank} score={h.score:.4f} [{c.lang}] {c.title} — {c.path}:{c.start}-{c.end}")
-    click.echo("   " + c.text.replace("\n", " ")[:300])
-
-
-def _print_answer(a: Answer) -> None:
-    click.echo(a.text)
-    if a.notice:
-        click.echo(f"\nNote: {a.notice}")
-    for sentence in a.unsupported:
-        click.echo(f"  removed: {sentence}")
-    if a.citations:
-        click.echo("\nSources:")
-        for c in a.citations:
-            click.echo(f"[{c.n}] {c.title} — {c.path} chars {c.start}-{c.end} (score {c.score:.3f})")
-    elif a.passages:
-        click.echo("\nClosest passages (not sufficient to answer):")
-        for h in a.passages[:3]:
-            _print_hit(h)
+    print_report(assistant.add(paths, progress=progress_bar("embedding"), runner=chosen))
 
 
 @main.command()
@@ -229,7 +119,7 @@ def ask(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_ids
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
     else:
-        _print_answer(answer)
+        print_answer(answer)
 
 
 @main.command()
@@ -246,7 +136,7 @@ def search(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
     for h in [] if as_json else hits:
-        _print_hit(h)
+        print_hit(h)
 
 
 @main.command()
@@ -254,7 +144,7 @@ def search(question: str, index_dir: Path, k: int, mode: str, langs: tuple, doc_
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def docs(index_dir: Path, as_json: bool) -> None:
     """List the indexed documents."""
-    documents = Assistant.open(index_dir, store=_store()).documents()
+    documents = Assistant.open(index_dir, store=current_store()).documents()
     if as_json:
         click.echo(json.dumps(documents, ensure_ascii=False, indent=1))
         return
@@ -269,7 +159,7 @@ def docs(index_dir: Path, as_json: bool) -> None:
 @index_option
 def remove(doc: str, index_dir: Path) -> None:
     """Remove a document by id (see `qa docs`) or by its file path."""
-    for d in Assistant.open(index_dir, store=_store()).remove(doc):
+    for d in Assistant.open(index_dir, store=current_store()).remove(doc):
         click.echo(f"removed {d['id']} {d['title'][:60]} ({d['path']})")
 
 
@@ -279,7 +169,7 @@ def remove(doc: str, index_dir: Path) -> None:
 def info(index_dir: Path, as_json: bool) -> None:
     """Index statistics (model, documents, chunks, size on disk) and the settings in force."""
     cfg = resolve(index_dir)
-    stats = Assistant.open(index_dir, store=_store()).info()
+    stats = Assistant.open(index_dir, store=current_store()).info()
     if as_json:
         stats["settings"] = {k: {"value": v, "source": src} for k, v, src in cfg.rows()}
         click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
@@ -327,13 +217,13 @@ def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir
     if dataset.kind == "jsonl" and index_dir is None:
         index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
     cfg = resolve(index_dir)
-    if index_dir is not None and stores.exists(_store(), index_dir):
-        check_index_settings(Assistant.open(index_dir, store=_store()), index_settings_given(cfg))
+    if index_dir is not None and stores.exists(current_store(), index_dir):
+        check_index_settings(Assistant.open(index_dir, store=current_store()), index_settings_given(cfg))
     run_config = EvalConfig(cfg.get("answer.k"), cfg.get("answer.mode"), cfg.get("index.embedder"), limit, seed,
-                            ChunkSettings(**cfg.section("chunking")), store=_store())
+                            ChunkSettings(**cfg.section("chunking")), store=current_store())
     generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
     result = evaluate(dataset, index_dir, run_config,
-                      progress=None if as_json else _progress("questions", unit="question"), generator=generator)
+                      progress=None if as_json else progress_bar("questions", unit="question"), generator=generator)
     if out_dir:
         report.write(result, out_dir, "qa eval " + " ".join(sys.argv[2:]), dataset.skipped)
     if as_json:
