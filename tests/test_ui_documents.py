@@ -92,3 +92,17 @@ def test_cancel_button_cancels_this_sessions_jobs(jobs, tmp_path):
     report = _finish(jobs, job_ids)[0]
     assert "Upload cancelled: nothing of it was added." in report
     assert {d["id"] for d in jobs.library.documents()} == before
+
+
+def test_a_refresh_when_an_upload_ends_keeps_the_document_picked_for_removal(jobs, tmp_path):
+    """Under load a last timer tick can arrive after the user picked a document: the pick stays
+    (it was cleared, and the removal then said "Choose a document to remove first")."""
+    picked = jobs.library.documents()[0]["id"]
+    _, job_ids, *_ = documents.upload(jobs, [_gradio_copy(tmp_path, "dunes.txt", b"Dunes\n\nThe dunes of "
+                                                         b"Merzouga rise 150 metres.\n")], [])
+    for job_id in job_ids:
+        jobs.wait(job_id, 120)
+    choices = documents.poll(jobs, job_ids, "", picked)[2]
+    assert choices["value"] == picked and picked in {c[1] for c in choices["choices"]}
+    assert documents.poll(jobs, job_ids, "", "no-such-id")[2]["value"] is None  # gone: nothing stays picked
+    assert documents.doc_views(jobs.library)[1]["value"] is None

@@ -34,11 +34,15 @@ def status(library: Library) -> str:
     return f"{plural(i['documents'], 'document')} · {plural(i['chunks'], 'passage')} · embedder {i['embedder']}"
 
 
-def doc_views(library: Library):
-    """(the document table, the removal choices, the status line)."""
+def doc_views(library: Library, chosen: str | None = None):
+    """(the document table, the removal choices, the status line).
+
+    ``chosen`` (the document picked for removal) stays picked while it is still indexed: a refresh
+    when some upload ends must not clear a choice the user just made."""
     docs = library.documents()
-    return documents_html(docs), gr.update(choices=[(doc_label(d), d["id"]) for d in docs], value=None), \
-        status(library)
+    ids = {d["id"] for d in docs}
+    return documents_html(docs), gr.update(choices=[(doc_label(d), d["id"]) for d in docs],
+                                           value=chosen if chosen in ids else None), status(library)
 
 
 def upload(jobs: JobQueue, files: list[str] | None, job_ids: list[str] | None):
@@ -62,7 +66,7 @@ def upload(jobs: JobQueue, files: list[str] | None, job_ids: list[str] | None):
     return jobs_html(_jobs(jobs, job_ids)), job_ids, gr.Timer(active=True), None, gr.update(visible=True)
 
 
-def poll(jobs: JobQueue, job_ids: list[str] | None, shown: str | None):
+def poll(jobs: JobQueue, job_ids: list[str] | None, shown: str | None, chosen: str | None = None):
     """A timer tick: (report, table, choices, status, timer, cancel button) for this session's jobs.
 
     The table is refreshed only when a job has ended since the last tick (``shown`` is the state
@@ -71,7 +75,7 @@ def poll(jobs: JobQueue, job_ids: list[str] | None, shown: str | None):
     running = any(j.finished is None for j in session)
     states = ",".join(f"{j.id}:{j.state}" for j in session)
     refresh = states != (shown or "")
-    views = doc_views(jobs.library) if refresh else (gr.skip(),) * 3
+    views = doc_views(jobs.library, chosen) if refresh else (gr.skip(),) * 3
     return (jobs_html(session), *views, gr.Timer(active=running), gr.update(visible=running), states)
 
 
@@ -173,7 +177,7 @@ def wire(library: Library, jobs: JobQueue, tab: DocumentsTab, status_box: Any, d
     views = partial(doc_views, library)
     tab.files.upload(partial(upload, jobs), inputs=[tab.files, tab.job_ids],
                      outputs=[tab.report, tab.job_ids, tab.timer, tab.files, tab.cancel_btn], **quiet)
-    tab.timer.tick(partial(poll, jobs), inputs=[tab.job_ids, tab.shown],
+    tab.timer.tick(partial(poll, jobs), inputs=[tab.job_ids, tab.shown, tab.doc],
                    outputs=[tab.report, tab.table, tab.doc, status_box, tab.timer, tab.cancel_btn, tab.shown],
                    **quiet)
     tab.cancel_btn.click(partial(cancel, jobs), inputs=tab.job_ids, outputs=tab.report, **quiet)
@@ -184,5 +188,5 @@ def wire(library: Library, jobs: JobQueue, tab: DocumentsTab, status_box: Any, d
                           **quiet).then(partial(status, library), outputs=status_box, **quiet)
     tab.keep_btn.click(keep, outputs=tab.confirm_row, **quiet)
     tab.doc.change(keep, outputs=tab.confirm_row, **unqueued)  # the question named the previous choice
-    tab.tab.select(views, outputs=[tab.table, tab.doc, status_box], **unqueued)
+    tab.tab.select(views, inputs=tab.doc, outputs=[tab.table, tab.doc, status_box], **unqueued)
     demo.load(views, outputs=[tab.table, tab.doc, status_box], **unqueued)
