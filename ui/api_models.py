@@ -101,6 +101,9 @@ class CitationOut(BaseModel):
     passage_end: int
     score: float = Field(description="Cosine similarity of the cited sentence to the question.")
     page: int | None = Field(None, description="For a PDF: the page the sentence starts on (from 1).")
+    answer_start: int | None = Field(None, description="Offset in the document of the short answer inside the "
+                                     "cited sentence (a count, quantity, date or name), when one is marked.")
+    answer_end: int | None = Field(None, description="End offset of the short answer (with answer_start).")
 
 
 class AnswerOut(BaseModel):
