@@ -230,3 +230,34 @@ def test_a_crashed_save_leaves_nothing_that_the_next_one_keeps(tmp_path):
     index.apply([document(2, 2, seed=2)], set())
     left = sorted(p.name for p in (tmp_path / "i" / "segments").iterdir())
     assert orphan.name not in left and dead_staging.name not in left and len(left) == 2
+
+
+
+def test_a_missing_faiss_file_is_a_store_error_and_a_generation_pruned_while_opening_is_retried(monkeypatch,
+                                                                                              tmp_path):
+    from qa.index import ann
+
+    monkeypatch.setenv("QA_MERGE", "off")
+    index = Index.create(tmp_path / "i", "test", DIM, ChunkSettings(), "hnsw")  # a saved FAISS file per part
+    index.apply([document(0, 6, seed=0)], set())
+    index.apply([document(1, 4, seed=1)], set())
+    held = index.snapshot  # a reader still on it: its generation and segments stay
+    [added] = [s for s in held.segments if s.rows == 4]
+    for part in added.folder.glob("ann-*"):
+        (part / ann.ANN_FILE).unlink()
+    # A damaged live generation: faiss says so with a RuntimeError; the user gets the store's message.
+    with pytest.raises(StoreError, match=r"ann\.faiss is damaged or missing.*ingest again"):
+        Index.open(tmp_path / "i", verify=False)
+    index.apply([], {document(1, 4, seed=1).document.id})
+    # A reader that read CURRENT just before that save, and opens while the writer prunes what it read:
+    # the manifest is there, the segment's files are going. It must read CURRENT again, not fail.
+    real, calls = store.live_generation, []
+
+    def stale_twice(folder):
+        calls.append(folder)
+        return held.folder if len(calls) <= 2 else real(folder)
+
+    monkeypatch.setattr(store, "live_generation", stale_twice)
+    reader = Index.open(tmp_path / "i", verify=False)
+    assert reader.snapshot.folder == index.snapshot.folder and len(reader.snapshot) == 6 and len(calls) > 2
+

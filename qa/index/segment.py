@@ -50,8 +50,20 @@ def _load_parts(folder: Path, vectors: np.ndarray, langs: np.ndarray, kind: str)
         if kind in ann.REBUILT_ON_OPEN:
             parts[lang] = (ann.load(kind, part, gather(vectors, rows)), rows)
         else:
-            parts[lang] = (ann.load(kind, part, None), np.load(part / ROWS_FILE))
+            parts[lang] = (_read_ann(kind, part), np.load(part / ROWS_FILE))
     return parts
+
+
+def _read_ann(kind: str, part: Path) -> ann.Index:
+    """A saved FAISS index; faiss reports a missing or unreadable file as a RuntimeError, which
+    callers would not take for a store problem (a reader retries those: the generation it read may
+    have been pruned under it)."""
+    try:
+        return ann.load(kind, part, None)
+    except RuntimeError as e:
+        root = part.parent.parent.parent
+        raise store.StoreError(f"index file {part / ann.ANN_FILE} is damaged or missing ({e}); "
+                               f"delete {root} and ingest again to rebuild it") from e
 
 
 class Segment:
