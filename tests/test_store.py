@@ -6,6 +6,7 @@ while they ran, and never hold up questions or other writes. Synthetic chunks an
 import json
 import mmap
 import threading
+import time
 
 import bm25s
 import numpy as np
@@ -261,3 +262,28 @@ def test_a_missing_faiss_file_is_a_store_error_and_a_generation_pruned_while_ope
     reader = Index.open(tmp_path / "i", verify=False)
     assert reader.snapshot.folder == index.snapshot.folder and len(reader.snapshot) == 6 and len(calls) > 2
 
+
+def test_a_kick_while_the_merge_thread_is_finishing_is_not_lost(monkeypatch, tmp_path):
+    """A save that makes a merge due while the merge thread has decided to stop (it is still alive)
+    must still get its merge: it used to set a flag that no thread would read until the next save."""
+    monkeypatch.setenv("QA_MERGE", "off")
+    index = grown_index(tmp_path / "i", *([document(i, 2, seed=i)] for i in range(10)))
+    monkeypatch.setenv("QA_MERGE", "background")
+    merger, runs = merge.Merger(index), []
+    monkeypatch.setattr(merge, "merge_all", lambda ix: runs.append(ix) or 0)  # leaves the merge due
+
+    class KickOnFirstExit(set):
+        kicked = False
+
+        def discard(self, thread):
+            super().discard(thread)
+            if not self.kicked:  # the thread has decided to stop and is still alive: a save kicks now
+                self.kicked = True
+                merger.kick()
+
+    monkeypatch.setattr(merge, "_RUNNING", KickOnFirstExit())
+    merger.kick()
+    deadline = time.monotonic() + 10
+    while len(runs) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(runs) == 2

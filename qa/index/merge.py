@@ -82,18 +82,23 @@ class Merger:
         self._index = weakref.ref(index)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Whether a thread will look at ``_again`` again: set and cleared under ``_lock``. Not
+        # ``is_alive()``: a thread that has decided to stop is alive a moment longer, and a kick in
+        # that moment would set a flag nobody reads (the merge it made due left to the next save).
+        self._busy = False
         self._again = False
 
     def kick(self) -> None:
         if os.environ.get("QA_MERGE", "background") == "off":
             return
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._busy:
                 self._again = True
                 return
             index = self._index()
             if index is None or not plan(index.snapshot):
                 return
+            self._busy = True
             self._thread = threading.Thread(target=self._run, name="qa-merge", daemon=True)
             _RUNNING.add(self._thread)
             self._thread.start()
@@ -103,17 +108,20 @@ class Merger:
             while True:
                 index = self._index()
                 if index is None:
-                    return
+                    break
                 try:
                     merge_all(index)
                 except Exception:  # a merge is an optimisation: the index stays as it was
                     log.exception("segment merge failed; the index is unchanged")
-                    return
+                    break
                 del index
                 with self._lock:
                     if not self._again:
+                        self._busy = False
                         return
                     self._again = False
+            with self._lock:
+                self._busy = self._again = False
         finally:
             _RUNNING.discard(threading.current_thread())
 
