@@ -270,7 +270,7 @@ def test_a_kick_while_the_merge_thread_is_finishing_is_not_lost(monkeypatch, tmp
     index = grown_index(tmp_path / "i", *([document(i, 2, seed=i)] for i in range(10)))
     monkeypatch.setenv("QA_MERGE", "background")
     merger, runs = merge.Merger(index), []
-    monkeypatch.setattr(merge, "merge_all", lambda ix: runs.append(ix) or 0)  # leaves the merge due
+    monkeypatch.setattr(merge, "merge_all", lambda ix, **_: runs.append(ix) or 0)  # leaves the merge due
 
     class KickOnFirstExit(set):
         kicked = False
@@ -287,3 +287,20 @@ def test_a_kick_while_the_merge_thread_is_finishing_is_not_lost(monkeypatch, tmp
     while len(runs) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(runs) == 2
+
+
+def test_a_background_merge_leaves_its_work_for_later_when_another_writer_holds_the_lock(monkeypatch, tmp_path):
+    """It waited silently for the lock's whole timeout (600 s), and a process waits for its merge at
+    exit: a `qa remove` next to another process's long ingest hung for minutes after its work."""
+    monkeypatch.setenv("QA_MERGE", "off")
+    index = grown_index(tmp_path / "i", *([document(i, 2, seed=i)] for i in range(10)))
+    assert merge.plan(index.snapshot)
+    other = Index.open(tmp_path / "i")  # another writer, as another process would be
+    result = {}
+    with other.writer():
+        merging = threading.Thread(target=lambda: result.setdefault("done", merge.merge_all(index, lock_wait=0.3)))
+        merging.start()
+        merging.join(20)
+        assert not merging.is_alive() and result["done"] == 0
+    assert len(index.snapshot.segments) == 10 and merge.plan(index.snapshot)  # unchanged, still due
+    assert merge.merge_all(index) == 1  # and done once the lock is free

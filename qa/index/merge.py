@@ -11,7 +11,9 @@ A merge writes its segment without holding the writer lock (questions and other 
 takes the lock only to commit, carrying over removals made meanwhile; if another writer merged the
 same segments first, the result is dropped. ``Merger`` runs merges in one background thread per
 ``Index`` (set ``QA_MERGE=off`` to leave them to ``merge_all``); a process waits for its running
-merge at exit, so a short ``qa ingest`` may finish the merge its add made due.
+merge at exit, so a short ``qa ingest`` may finish the merge its add made due. A background merge
+waits at most ``BACKGROUND_LOCK_WAIT`` seconds for the writer lock, then leaves the merge to a later
+save: while another process writes, ``qa remove`` must not sit silent at exit for the lock's timeout.
 Out of scope: a merge budget (bytes per second) and merging across index folders.
 """
 
@@ -27,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .lock import WriterBusy
+
 if TYPE_CHECKING:
     from .live import Index
     from .snapshot import Snapshot
@@ -36,6 +40,7 @@ TIER_FACTOR = 10
 FLOOR_ROWS = 1_000
 MAX_REMOVED = 0.2
 MAX_MERGED_ROWS = 5_000_000  # segments of this size are only rewritten to drop removed rows
+BACKGROUND_LOCK_WAIT = 5.0
 log = logging.getLogger("qa.index")
 
 
@@ -65,11 +70,19 @@ def _removed_rows(snap: Snapshot) -> list[int]:
             for seg, gone in zip(snap.segments, snap.deleted)]
 
 
-def merge_all(index: Index) -> int:
-    """Run every merge that is due, here and now; returns how many ran."""
+def merge_all(index: Index, lock_wait: float | None = None) -> int:
+    """Run every merge that is due, here and now; returns how many ran. With ``lock_wait``, a merge
+    that does not get the writer lock within that many seconds is left for later, without an error
+    (without it, the lock's own timeout applies and ``WriterBusy`` is raised)."""
     done = 0
     while names := plan(index.snapshot):
-        if not index.merge_segments(names):
+        try:
+            if not index.merge_segments(names, timeout=lock_wait):
+                break
+        except WriterBusy:
+            if lock_wait is None:
+                raise
+            log.debug("segment merge left for a later save: another writer holds the lock")
             break
         done += 1
     return done
@@ -110,7 +123,7 @@ class Merger:
                 if index is None:
                     break
                 try:
-                    merge_all(index)
+                    merge_all(index, lock_wait=BACKGROUND_LOCK_WAIT)
                 except Exception:  # a merge is an optimisation: the index stays as it was
                     log.exception("segment merge failed; the index is unchanged")
                     break
