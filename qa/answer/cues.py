@@ -49,7 +49,8 @@ _UNITS = (r"%|percent|per cent|km|kilomet|metre|meter|mile|kg|kilogram|tonne|ton
           r"\$|€|£|square|hectare|acre|degree|°|years? old|mg|gram|بالمائه|في المائه|بالمئه|كم|كيلومتر|كيلو|متر|ميل|"
           r"كغ|كيلوغرام|طن|لتر|دولار|يورو|جنيه|درهم|ريال|دينار|ليره|مربع|هكتار|درجه|مليغرام|غرام|سنتيمتر|نسمه|شخص")
 _S = {
-    "count": re.compile(rf"\d|\b({_NUMBER_WORDS})\b"),
+    # a number that is not a year (1000-2099 standing alone): "born in 1883" counts nothing
+    "count": re.compile(rf"(?<![\d.,])(?!(1\d{{3}}|20\d{{2}})(?![\d.,]))\d|\b({_NUMBER_WORDS})\b"),
     "date": re.compile(rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}\s*(ad|bc|ce|bce|ق\.?م|هـ|ه|م))\b|\b({_MONTHS})\b"
                        r"|\b(century|decade|قرن|القرن|عقد)\b"),
     "quantity": re.compile(rf"(\d[\d.,]*|\b({_NUMBER_WORDS})\b)\s*(\w+\s+)?({_UNITS})"),

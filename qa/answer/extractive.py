@@ -3,13 +3,16 @@
 The sentences of the top passages are scored against the question with the vectors stored at
 ingest time (no embedding at question time): cosine, plus a bonus for stemmed word overlap, plus
 a fixed shift for a sentence in the other language, minus a penalty when a "how many / when"
-question meets a sentence without a number. The best one to three sentences become the answer,
-each followed by ``[n]`` (a number, date or name that ``span`` locates without guessing is marked
-inside its sentence). When the best evidence is below the embedder's calibrated threshold the
-answer abstains, in the question's language, and still lists the closest passages. ``answer`` is
-the one entry point (the Assistant's extractive path, the generators' fallback and gate); a
-question with nothing to look for gets a request for a question.
-Out of scope: generating or translating text (no language model).
+question meets a sentence without a number. That evidence decides whether to answer: below the
+embedder's calibrated threshold the answer abstains, in the question's language, and still lists
+the closest passages. When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
+default the learned one of ``model``) chooses and orders one to three candidate sentences of the
+best one's language (from the top ``rank_passages``: 5, as it was trained), each followed by
+``[n]`` (a number, date or name that ``span`` locates without guessing is marked inside its
+sentence). ``answer`` is the one entry point (the Assistant's extractive path, the generators'
+fallback and gate); a question with nothing to look for gets a request for a question.
+Out of scope: generating or translating text (no language model); a learned abstention (fitted
+and reported by ``bench/train_answer.py``, not used: see docs/eval/answer-rank-only.md).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from ..lexical import tokenize
 from ..records import Answer, Citation, Hit, Span
 from ..text import normalize
-from . import cues
+from . import cues, ranking
 from .span import locate as locate_short_answer
 
 MESSAGES = {
@@ -44,7 +47,7 @@ class Calibration(NamedTuple):
     cross_lingual: float
 
 
-# e5-small, from bench/calibrate.py (docs/evaluation.md): a cross-lingual best sentence scores ~0.07
+# e5-small, from bench/calibrate.py (docs/eval/answer-rank-only.md): a cross-lingual best sentence scores ~0.07
 # below a same-language one; 0.84 answers 87-99% of answerable xarcd/ARCD questions and abstains on
 # 92-99% of off-topic ones (near-miss questions on the right topic mostly get answered: a known limit).
 CALIBRATION = {"e5-small": Calibration(threshold=0.84, cross_lingual=0.07)}
@@ -59,6 +62,8 @@ class AnswerSettings(NamedTuple):
     overlap_weight: float = 0.05
     type_penalty: float = 0.02
     threshold: float | None = None
+    ranker: str = "learned"  # a name in ranking.RANKERS: what orders the sentences of an answer
+    rank_passages: int | None = 5  # the passages it chooses among (None: the evidence's ``passages``)
 
 
 def calibration_for(embedder: str, settings: AnswerSettings) -> Calibration:
@@ -109,17 +114,25 @@ def candidates(hits: list[Hit], query: np.ndarray, question: str, context: str, 
                sentence_vectors: Callable[[Hit], np.ndarray], calibration: Calibration,
                settings: AnswerSettings) -> list[Candidate]:
     """Sentences of the top passages, scored against ``query`` (the vector of ``context``: the
-    question, expanded for a follow-up); word overlap counts ``context``'s words, the answer type
-    comes from the ``question`` itself. A sentence seen in two chunks counts once; headings (a
-    sentence equal to the title is not one by itself: a one-line document is its own title) and
-    fragments (under ``MIN_WORDS`` words) do not count as answers."""
+    question, expanded for a follow-up); see ``score``."""
+    top = hits[: settings.passages]
+    return score(top, [np.asarray(sentence_vectors(h) @ query) for h in top], question, context, lang,
+                 calibration, settings)
+
+
+def score(hits: list[Hit], cosines: list[np.ndarray], question: str, context: str, lang: str,
+          calibration: Calibration, settings: AnswerSettings) -> list[Candidate]:
+    """The candidates of ``hits`` (``cosines[h]``: hit h's sentence cosines with the query), best
+    evidence first. Word overlap counts ``context``'s words, the answer type comes from the
+    ``question`` itself. A sentence seen in two chunks counts once; headings (a sentence equal to
+    the title is not one by itself: a one-line document is its own title) and fragments (under
+    ``MIN_WORDS`` words) do not count as answers."""
     q_tokens = set(tokenize(context))
     wants_number = asks_for_number(question)
     seen: set[tuple[str, int, int]] = set()
     out = []
-    for hit in hits[: settings.passages]:
+    for hit, cos in zip(hits, cosines):
         shift = calibration.cross_lingual if hit.chunk.lang != lang else 0.0
-        cos = sentence_vectors(hit) @ query
         for i, (span, c) in enumerate(zip(hit.chunk.sentences, cos.tolist())):
             key = (hit.chunk.doc_id, span.start, span.end)
             text = hit.chunk.sentence_text(span)
@@ -142,16 +155,22 @@ def _citation(n: int, c: Candidate, question: str) -> Citation:
                     answer_start=short[0] if short else None, answer_end=short[1] if short else None)
 
 
+def abstains(ranked: list[Candidate], threshold: float) -> bool:
+    """Today's rule, whatever ranker chooses the sentences: the best evidence (to 4 places) is below
+    ``threshold``, or there is no candidate at all."""
+    return not ranked or round(ranked[0].evidence, 4) < threshold
+
+
 def compose(question: str, lang: str, hits: list[Hit], ranked: list[Candidate],
-            threshold: float, settings: AnswerSettings) -> Answer:
-    """The cited answer, or an abstention that keeps ``hits`` as the closest passages."""
+            threshold: float, settings: AnswerSettings, chosen: list[Candidate] | None = None) -> Answer:
+    """The cited answer, or an abstention that keeps ``hits`` as the closest passages. Whether to
+    answer is ``ranked``'s best evidence against ``threshold``; the sentences cited are ``chosen``
+    (in order; default: the evidence's own choice, ``ranking.by_evidence``)."""
     evidence = round(ranked[0].evidence, 4) if ranked else None
-    if evidence is None or evidence < threshold:
+    if abstains(ranked, threshold):
         return Answer(question=question, text=message("abstain", lang), language=lang,
                       abstained=True, citations=(), passages=tuple(hits), evidence=evidence)
-    best = ranked[0]
-    chosen = [best] + [c for c in ranked[1:] if c.evidence >= best.evidence - settings.margin]
-    chosen = chosen[: settings.max_sentences]
+    chosen = chosen or ranking.by_evidence(ranked, settings.margin, settings.max_sentences)
     citations = tuple(_citation(n, c, question) for n, c in enumerate(chosen, 1))
     # A sentence's line wraps (PDF lines) are spaces in the answer; offsets stay those of the sentence.
     body = " ".join(f"{c.sentence.replace(chr(13), ' ').replace(chr(10), ' ')} [{c.n}]" for c in citations)
@@ -182,6 +201,16 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
     if not has_content(question):
         return Answer(question=question, text=message("ask", lang), language=lang, abstained=True,
                       citations=(), passages=())
+    if settings.ranker not in ranking.RANKERS:
+        raise ValueError(f"unknown answer ranker {settings.ranker!r}: use one of {sorted(ranking.RANKERS)}")
     calibration = calibration_for(embedder, settings)
-    ranked = candidates(hits, query, question, context, lang, sentence_vectors, calibration, settings)
-    return compose(question, lang, hits, ranked, calibration.threshold, settings)
+    n, k = settings.passages, max(settings.passages, settings.rank_passages or settings.passages)
+    top = hits[:k]
+    cosines = [np.asarray(sentence_vectors(h) @ query) for h in top]
+    ranked = score(top[:n], cosines[:n], question, context, lang, calibration, settings)
+    if abstains(ranked, calibration.threshold):  # the evidence alone decides; compose says so
+        return compose(question, lang, hits, ranked, calibration.threshold, settings)
+    pool = ranked if k == n else score(top, cosines, question, context, lang, calibration, settings)
+    chosen = ranking.RANKERS[settings.ranker](ranking.Request(question, context, lang, top, cosines, ranked, pool,
+                                                              settings.margin, settings.max_sentences, embedder))
+    return compose(question, lang, hits, ranked, calibration.threshold, settings, chosen)

@@ -1,0 +1,93 @@
+"""Today's scorer against the learned ranker with today's abstention, through ``qa.answer.answer``.
+
+    PYTHONPATH=. python bench/rank_report.py /path/to/arcd.json --work /tmp/answer-work [--split test] \
+        [--xarcd bench/data/xarcd] [--nearmiss bench/data/nearmiss] [--arcd-en bench/data/arcd_en]
+
+Every question of the split (``bench/answer_data.py``: the split bench/train_answer.py never trains
+or tunes on; retrieval cached in ``--work``) is answered twice by the product's one entry point,
+with ``AnswerSettings(ranker="scorer")`` (the hand-set evidence chooses the sentences, as before)
+and ``ranker="learned"`` (the shipped ranker chooses them; the evidence still decides whether to
+answer). Per language pair, on answerable questions: sentence accuracy (the first cited sentence
+holds the gold answer's offset) and "answer contains gold" (among all cited sentences); per kind and
+pair: the share abstained by each, which must be the same, and how many answers changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from answer_data import ROOT, Raw, contains_gold, items, raw_records
+
+from qa.answer import AnswerSettings, answer
+from qa.records import Answer
+
+
+def ask(raw: Raw, ranker: str, rank_passages: int | None = None) -> Answer:
+    """``raw``'s question answered from its cached retrieval: the cosines stand in for the stored
+    sentence vectors (one column each, against a query of 1)."""
+    by_hit = {id(h): c.reshape(-1, 1).astype(np.float64) for h, c in zip(raw.hits, raw.cosines)}
+    q = raw.item
+    return answer(q.question, q.lang, raw.hits, np.ones(1), q.question, lambda h: by_hit[id(h)],
+                  AnswerSettings(ranker=ranker, rank_passages=rank_passages))
+
+
+def first_ok(raw: Raw, a: Answer) -> bool:
+    gold = raw.item.gold
+    if a.abstained or not a.citations or gold is None:
+        return False
+    c = a.citations[0]
+    return c.doc_id == gold[0] and c.start <= gold[1] < c.end
+
+
+def pair(raw: Raw) -> str:
+    q = raw.item
+    return f"{q.lang}->{q.target}" if q.kind != "offtopic" else f"{q.lang}->any"
+
+
+def report(raws: list[Raw], rank_passages: int | None = None) -> str:
+    acc: dict[str, list[tuple]] = defaultdict(list)
+    abst: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    for r in raws:
+        old, new = ask(r, "scorer"), ask(r, "learned", rank_passages)
+        row = (old.abstained, new.abstained, [c.start for c in old.citations] != [c.start for c in new.citations])
+        abst[(r.item.kind, pair(r))].append(row)
+        abst[(r.item.kind, "all")].append(row)
+        if r.item.kind == "answerable":
+            line = (first_ok(r, old), first_ok(r, new),
+                    contains_gold([c.sentence for c in old.citations], r.item.answers),
+                    contains_gold([c.sentence for c in new.citations], r.item.answers),
+                    len(old.citations), len(new.citations))
+            acc[pair(r)].append(line)
+            acc["all"].append(line)
+    out = ["| pair | n | sentence acc: today | learned ranking | contains gold: today | learned ranking "
+           "| sentences: today | learned |", "|---|---|---|---|---|---|---|---|"]
+    for p in sorted(acc, key=lambda k: (k == "all", k)):
+        m = np.mean(np.asarray(acc[p], np.float64), axis=0)
+        out.append(f"| {p} | {len(acc[p])} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]:.2f} | "
+                   f"{m[5]:.2f} |")
+    out += ["", "| kind and pair | n | abstained: today | learned ranking | answers changed |", "|---|---|---|---|---|"]
+    for (kind, p), rows in sorted(abst.items()):
+        m = np.mean(np.asarray(rows, np.float64), axis=0)
+        out.append(f"| {kind} {p} | {len(rows)} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("arcd", type=Path)
+    parser.add_argument("--xarcd", type=Path, default=ROOT / "bench/data/xarcd")
+    parser.add_argument("--nearmiss", type=Path, default=ROOT / "bench/data/nearmiss")
+    parser.add_argument("--arcd-en", type=Path, default=ROOT / "bench/data/arcd_en")
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--rank-passages", type=int, help="AnswerSettings.rank_passages of the learned ranker")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    args = parser.parse_args()
+    chosen = [i for i in items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en) if i.split == args.split]
+    print(report(raw_records(chosen, args.arcd, args.xarcd, args.work), args.rank_passages))
+
+
+if __name__ == "__main__":
+    main()
