@@ -47,7 +47,7 @@ class Calibration(NamedTuple):
     cross_lingual: float
 
 
-# e5-small, from bench/calibrate.py (docs/eval/answer-rank-only.md): a cross-lingual best sentence scores ~0.07
+# e5-small, from bench/calibrate.py (docs/evaluation.md): a cross-lingual best sentence scores ~0.07
 # below a same-language one; 0.84 answers 87-99% of answerable xarcd/ARCD questions and abstains on
 # 92-99% of off-topic ones (near-miss questions on the right topic mostly get answered: a known limit).
 CALIBRATION = {"e5-small": Calibration(threshold=0.84, cross_lingual=0.07)}
