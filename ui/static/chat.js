@@ -138,6 +138,7 @@
   // delivers what was waiting. At most 20 tries until nothing waits (a reply the server lost must not
   // keep the page sending no-ops); an event waiting for 10 minutes is given up.
   const waiting = new Map();  // event id -> when it was joined
+  const completed = new Set();  // recent ids seen completed: a fast event's end can beat its join's reply
   let streams = 0, tries = 0;
   const resumeIfStuck = () => setTimeout(() => {
     for (const [id, since] of waiting) if (Date.now() - since > 600000) waiting.delete(id);
@@ -161,7 +162,11 @@
           if (!line.startsWith('data:')) continue;
           try {
             const m = JSON.parse(line.slice(5));
-            if (m.msg === 'process_completed') waiting.delete(m.event_id);
+            if (m.msg === 'process_completed') {
+              waiting.delete(m.event_id);
+              completed.add(m.event_id);
+              if (completed.size > 200) completed.delete(completed.values().next().value);
+            }
           } catch (e) { /* a heartbeat or a partial line */ }
         }
       }
@@ -178,7 +183,7 @@
     if (stream) {
       watchStream(response.clone()).finally(() => { streams -= 1; resumeIfStuck(); });
     } else if (url.includes('/queue/join')) {
-      response.clone().json().then((j) => { if (j && j.event_id) { waiting.set(j.event_id, Date.now()); resumeIfStuck(); } }, () => {});
+      response.clone().json().then((j) => { if (j && j.event_id && !completed.has(j.event_id)) { waiting.set(j.event_id, Date.now()); resumeIfStuck(); } }, () => {});
     }
     return response;
   };
