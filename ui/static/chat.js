@@ -108,7 +108,9 @@
       const stop = button('qa-stop'); if (stop) { ev.preventDefault(); stop.click(); }
       return;
     }
-    const typing = ev.target.closest && ev.target.closest('input, textarea, select, [contenteditable="true"]');
+    // Only where "/" is text: a focused radio, checkbox or slider (a setting just changed) still lets "/" jump.
+    const typing = ev.target.closest && ev.target.closest('textarea, select, [contenteditable="true"], '
+      + 'input:not([type=radio]):not([type=checkbox]):not([type=range]):not([type=button]):not([type=submit])');
     if (ev.key === '/' && !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
       const t = box(); if (t) { ev.preventDefault(); t.focus(); }
     }
