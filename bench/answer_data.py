@@ -17,6 +17,7 @@ of features costs no new search.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import pickle
@@ -94,6 +95,18 @@ def _translations(folder: Path, arcd_items: list[Item]) -> list[Item]:
                 if src is not None:
                     out.append(src._replace(qid=f"{src.qid}:en", question=row["question"].strip(), lang="en"))
     return out
+
+
+def data_arguments(description: str) -> argparse.ArgumentParser:
+    """The parser of a script over these questions: ARCD, xarcd, the near-miss sets, the English ARCD
+    translations and the work folder of the retrieval cache (bench/train_answer.py, bench/rank_report.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("arcd", type=Path)
+    parser.add_argument("--xarcd", type=Path, default=ROOT / "bench/data/xarcd")
+    parser.add_argument("--nearmiss", type=Path, default=ROOT / "bench/data/nearmiss")
+    parser.add_argument("--arcd-en", type=Path, default=ROOT / "bench/data/arcd_en")
+    parser.add_argument("--work", type=Path, required=True)
+    return parser
 
 
 def items(arcd: Path, xarcd: Path, nearmiss: Path, arcd_en: Path | None = None) -> list[Item]:

@@ -14,12 +14,10 @@ pair: the share abstained by each, which must be the same, and how many answers 
 
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
-from answer_data import ROOT, Raw, contains_gold, items, raw_records
+from answer_data import Raw, contains_gold, data_arguments, items, raw_records
 
 from qa.answer import AnswerSettings, answer
 from qa.records import Answer
@@ -76,13 +74,9 @@ def report(raws: list[Raw], rank_passages: int | None = None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("arcd", type=Path)
-    parser.add_argument("--xarcd", type=Path, default=ROOT / "bench/data/xarcd")
-    parser.add_argument("--nearmiss", type=Path, default=ROOT / "bench/data/nearmiss")
-    parser.add_argument("--arcd-en", type=Path, default=ROOT / "bench/data/arcd_en")
-    parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--rank-passages", type=int, help="AnswerSettings.rank_passages of the learned ranker")
+    parser = data_arguments(__doc__.split("\n\n")[0])
+    parser.add_argument("--rank-passages", type=int, default=AnswerSettings().rank_passages,
+                        help="AnswerSettings.rank_passages of the learned ranker (default: the shipped one)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     args = parser.parse_args()
     chosen = [i for i in items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en) if i.split == args.split]

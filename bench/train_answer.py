@@ -22,7 +22,6 @@ split, never trained or tuned on, gives the report (``answer_report``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_data import ROOT, Raw, bucket, items, labels, raw_records  # noqa: E402
+from answer_data import ROOT, Raw, bucket, data_arguments, items, labels, raw_records  # noqa: E402
 from answer_report import Scored, old_evidence, render  # noqa: E402
 
 from qa.answer.features import FEATURES, QUESTION_FEATURES, pool, question_features  # noqa: E402
@@ -161,12 +160,7 @@ def pick_margin(val: list[Scored], logits: dict[int, np.ndarray]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("arcd", type=Path)
-    parser.add_argument("--xarcd", type=Path, default=ROOT / "bench/data/xarcd")
-    parser.add_argument("--nearmiss", type=Path, default=ROOT / "bench/data/nearmiss")
-    parser.add_argument("--arcd-en", type=Path, default=ROOT / "bench/data/arcd_en")
-    parser.add_argument("--work", type=Path, required=True)
+    parser = data_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "qa/answer/models/e5-small.json")
     parser.add_argument("--report", type=Path)
     parser.add_argument("--max-abstain", type=float, default=0.08)
