@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import netguard
+from tests.browsing import DESKTOP, PHONE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -76,3 +77,54 @@ def _no_outbound_network():
     new, _netguard_seen = lines[_netguard_seen:], len(lines)
     if new:
         pytest.fail("outbound network attempts were blocked during this test:\n" + "\n".join(new[:20]))
+
+
+@pytest.fixture(scope="module")
+def api_assistant(tmp_path_factory):
+    """An Assistant over a copy of the seed index (one per test module: uploads and removals stay in it)."""
+    from tests.serving import seed_index
+
+    return seed_index(tmp_path_factory.mktemp("ui-api"))
+
+
+@pytest.fixture(scope="module")
+def api_base(api_assistant):
+    """The URL of a real uvicorn server of ui.server.create_app over ``api_assistant``."""
+    from tests.serving import MAX_UPLOAD, running_server
+    from ui.server import create_app
+
+    with running_server(create_app(api_assistant, max_upload_bytes=MAX_UPLOAD)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def api_client(api_base):
+    import httpx
+
+    with httpx.Client(base_url=api_base, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
+def viewport(request) -> dict:
+    """Each browser test that takes it runs at a desktop and at a phone size."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module. Skipped when it is missing, unless
+    QA_REQUIRE_BROWSER=1 (CI), which makes that a failure."""
+    from tests.browsing import ARGS, CHROMIUM, TIMEOUT
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("QA_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium is required (QA_REQUIRE_BROWSER=1) but {CHROMIUM} is missing")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT)  # its default (5 s) is shorter than a page load at load 18
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

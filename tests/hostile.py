@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from tests.test_ui_server import seed_index
+from tests.serving import seed_index
 from ui.library import Library
 
 PAYLOADS = [

@@ -160,7 +160,7 @@ def test_cli_and_eval_work_the_same_over_milvus(db, seed_milvus, seed_assistant,
 def test_the_http_api_over_milvus(seed_milvus):
     import httpx
 
-    from tests.test_ui_server import running_server, upload
+    from tests.serving import running_server, upload
     from ui.server import create_app
 
     with running_server(create_app(seed_milvus)) as url, httpx.Client(base_url=url, timeout=120) as client:

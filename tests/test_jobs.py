@@ -1,5 +1,5 @@
 """Ingest jobs (ui/jobs.py) over a real seed index and the packaged embedder: outcomes, cancel, questions
-answered from the live snapshot while a job embeds. The HTTP side is in tests/test_ui_server.py."""
+answered from the live snapshot while a job embeds. The HTTP side is in tests/test_ui_api_jobs.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
-from tests.test_ui_server import seed_index
+from tests.serving import seed_index
 from ui.jobs import Job, JobQueue
 from ui.library import IngestResult, Library
 

@@ -123,7 +123,7 @@ def test_qa_ask_through_the_llama_cpp_server(relay, tmp_path, monkeypatch):
 
 
 def test_qa_serve_streams_server_sent_events_from_the_model(relay, seed_assistant):
-    from tests.test_ui_server import running_server
+    from tests.serving import running_server
     from ui.server import create_app
 
     assistant = Assistant(seed_assistant.index, generator=get_generator(relay.spec("gemma"),

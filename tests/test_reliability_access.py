@@ -1,5 +1,5 @@
 """Security: upload names never leave the uploads folder; loopback by default and the token; other
-sites and DNS rebinding refused; clear 4xx limits beyond what tests/test_ui_server.py checks."""
+sites and DNS rebinding refused; clear 4xx limits beyond what tests/test_ui_api.py checks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.hostile import hostile_library as build_hostile_library
-from tests.test_ui_server import running_server, seed_index, upload
+from tests.serving import running_server, seed_index, upload
 from ui.library import MAX_NAME_BYTES, MAX_NAME_CHARS, Library, safe_name
 
 
@@ -222,7 +222,7 @@ def test_dns_rebinding_is_refused(hostile_library):
             assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
 
 
-# --- limits: what test_ui_server does not already check ---
+# --- limits: what test_ui_api does not already check ---
 
 
 def test_more_limits_give_clear_4xx_json(hostile_library):

@@ -11,7 +11,7 @@ import pytest
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.hostile import PAYLOADS
 from tests.hostile import hostile_library as build_hostile_library
-from tests.test_ui_server import running_server, upload
+from tests.serving import running_server, upload
 from ui import documents, render, sources
 
 # --- no HTML or JS from questions, documents, titles or file names ---
@@ -133,7 +133,7 @@ def hostile_library(tmp_path_factory):
 
 from tests import test_ui_browser as _browser  # noqa: E402 - the browser fixtures, reused as they are
 
-browser, page, base = _browser.browser, _browser.page, _browser.base
+page, base = _browser.page, _browser.base
 
 
 @pytest.mark.browser

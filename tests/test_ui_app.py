@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
-from tests.test_ui_server import seed_index
+from tests.serving import seed_index
 from ui import documents, plain, render, sources
 from ui.library import Library, UploadError, check_upload, safe_name
 

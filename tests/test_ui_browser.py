@@ -6,27 +6,18 @@ With QA_SCREENSHOTS=1 the main states are saved under docs/screenshots/ for the 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
-from tests.conftest import ROOT
-from tests.test_ui_server import running_server, seed_index
+from tests.browsing import TIMEOUT, shot
+from tests.serving import running_server, seed_index
 
 # Gradio's queue calls a pandas API that pandas deprecates; not ours to fix.
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-SHOTS = ROOT / "docs" / "screenshots"
-TIMEOUT = 20_000
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     from ui.server import create_app
@@ -34,21 +25,6 @@ def base(tmp_path_factory):
     with running_server(create_app(seed_index(tmp_path_factory.mktemp("ui-browser")),
                                    max_upload_bytes=200_000)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("QA_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium is required (QA_REQUIRE_BROWSER=1) but {CHROMIUM} is missing")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT)  # its default (5 s) is shorter than a page load at load 18
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -64,12 +40,6 @@ def page(browser, base):
     yield pg
     context.close()
     assert hosts <= {"127.0.0.1", "data", "blob"}, f"the page contacted other hosts: {hosts}"
-
-
-def shot(page, name: str) -> None:
-    if os.environ.get("QA_SCREENSHOTS") == "1":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / name))
 
 
 def ask(page, question: str, turn: int):

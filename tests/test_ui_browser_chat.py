@@ -1,34 +1,31 @@
 """The chat of issue 10 in Debian's Chromium, at 1366x900 and 390x844, with every request that
-does not go to this machine blocked: /docs offline, plain-text copies, per-sentence direction,
-the phone layout, the sources panel, saved conversations, settings, keyboard and screen readers,
-and the document viewer. One server for the module, over the seed, an English note and a PDF.
+does not go to this machine blocked: plain-text copies, per-sentence direction, the phone layout,
+the sources panel, saved conversations, settings and the document viewer (/docs, keyboard and screen
+readers, and the queue watcher have their own modules: test_ui_apidocs, test_ui_browser_a11y,
+test_ui_browser_queue). One server for the module, over the seed, an English note and a PDF.
 With QA_SCREENSHOTS=1 the phone screenshots are saved under docs/screenshots/.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import time
-from urllib.parse import urlparse
 
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
+from tests.browsing import DESKTOP, PHONE, ask, chat_page, open_context, shot
 from tests.conftest import SEEDS
+from tests.serving import running_server
 from tests.test_pdf import harbour_pdf
-from tests.test_ui_browser import ARGS, CHROMIUM, TIMEOUT, shot
-from tests.test_ui_server import running_server, seed_index
 from ui import render
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
-DESKTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 OWL = ("The Blue Owl Library\n\nThe Blue Owl Library opened in 1998 in Tangier. It lends 4,200 books every month "
        "to its readers. The library has a reading room for children. The Blue Owl Library opened a second branch "
        "in Tangier in 2005.\n")
 SLOW = "slowly: "
-LOCAL = {"127.0.0.1", "localhost"}
 
 
 class SlowAssistant:
@@ -65,47 +62,6 @@ def base(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT)  # its default (5 s) is shorter than a page load at load 18
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def open_context(browser, viewport):
-    """A context that aborts every request not to this machine (and records it)."""
-    context = browser.new_context(viewport=viewport, permissions=["clipboard-read", "clipboard-write"])
-    context.blocked = []
-
-    def guard(route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL:
-            return route.continue_()
-        context.blocked.append(route.request.url)
-        return route.abort()
-
-    context.route("**/*", guard)
-    return context
-
-
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def viewport(request):
-    return request.param
-
-
-def chat_page(browser, base, viewport):
-    context = open_context(browser, viewport)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.goto(base)
-    page.locator("#qa-input textarea:not([disabled])").wait_for()  # enabled once the saved chat is restored
-    return context, page
-
-
 @pytest.fixture
 def desktop(browser, base):
     context, page = chat_page(browser, base, DESKTOP)
@@ -119,34 +75,6 @@ def phone(browser, base):
     context, page = chat_page(browser, base, PHONE)
     yield page
     assert not context.blocked, f"the page asked other hosts: {context.blocked}"
-    context.close()
-
-
-ANSWER_TIMEOUT = 60_000  # a realistic margin on two cores shared by six test runs
-
-
-def ask(page, question: str, turn: int):
-    box = page.locator("#qa-input textarea:not([disabled])")
-    box.fill(question)
-    box.press("Enter")
-    answer = page.locator(f"#qa-answer-{turn}")
-    answer.wait_for(timeout=ANSWER_TIMEOUT)
-    return answer
-
-
-def test_docs_page_lists_the_endpoints_with_nothing_from_outside(browser, base, viewport):
-    from playwright.sync_api import expect
-
-    context = open_context(browser, viewport)
-    page = context.new_page()
-    failed = []
-    page.on("requestfailed", lambda r: failed.append(r.url))
-    page.goto(base + "/docs")
-    for path in ("/api/ask", "/api/search", "/api/documents", "/api/health"):
-        expect(page.locator(".opblock-summary-path", has_text=re.compile(f"^{re.escape(path)}$")).first).to_be_visible()
-    icon = page.evaluate("() => document.querySelector('link[rel*=icon]').href")
-    assert urlparse(icon).hostname in LOCAL
-    assert not context.blocked and not failed, (context.blocked, failed)
     context.close()
 
 
@@ -330,37 +258,6 @@ def test_settings_one_bounded_k_and_the_bm25_note(desktop):
     expect(answer).to_contain_text("BM25 matches the question's words in its own language")
 
 
-def test_accessibility_names_live_region_label_and_keyboard(browser, base, viewport):
-    from playwright.sync_api import expect
-
-    context, page = chat_page(browser, base, viewport)
-    box = page.get_by_role("textbox", name="Your question")
-    expect(box).to_be_visible()
-    if viewport == PHONE:  # the sidebar closes itself on a phone: click the page, not a setting under it
-        expect(page.locator("#qa-settings")).not_to_have_class(re.compile(r"\bopen\b"))
-        page.locator("body").click(position={"x": 5, "y": 300})
-    else:  # a setting just chosen (a focused radio button) still lets "/" jump to the box
-        page.locator("#qa-mode").get_by_text("hybrid").click()
-    page.keyboard.press("/")
-    expect(box).to_be_focused()
-    box.type("How many")
-    box.press("Shift+Enter")
-    box.type("participants attended the forum?")
-    assert box.input_value() == "How many\nparticipants attended the forum?"
-    expect(page.locator("#qa-chat .qa-bot")).to_have_count(0)  # Shift+Enter did not send
-    box.press("Enter")
-    live = page.locator("#qa-live[aria-live=polite]")
-    expect(live).to_contain_text("150")
-    log = page.locator("#qa-chat .qa-log")
-    assert log.get_attribute("aria-label") == "Conversation"
-    log.evaluate("e => e.scrollTop = e.scrollHeight")
-    header, log_box = page.locator("#qa-chat .qa-log-tools").bounding_box(), log.bounding_box()
-    assert header["y"] + header["height"] <= log_box["y"] + 1  # the conversation's bar sits above, not over it
-    floating = page.locator("#qa-chat-col [data-testid=block-label], #qa-chat-col .label-wrap")
-    assert floating.count() == 0
-    context.close()
-
-
 def test_open_the_source_in_the_viewer_with_the_pdf_page(desktop, browser, base):
     from playwright.sync_api import expect
 
@@ -381,39 +278,3 @@ def test_open_the_source_in_the_viewer_with_the_pdf_page(desktop, browser, base)
         assert not context.blocked
         shot(viewer, f"viewer-{viewport['width']}.png")
         context.close()
-
-
-class LateStreamClose:
-    """ASGI wrapper: Gradio's ``close_stream`` message reaches the page ``delay`` seconds late, as on a
-    loaded machine where the page reads the reply to its next request first."""
-
-    def __init__(self, app, delay: float):
-        self.app, self.delay = app, delay
-
-    async def __call__(self, scope, receive, send):
-        async def late_send(message):
-            if message["type"] == "http.response.body" and b'"close_stream"' in message.get("body", b""):
-                await asyncio.sleep(self.delay)
-            await send(message)
-
-        return await self.app(scope, receive, late_send)
-
-
-@pytest.fixture(scope="module")
-def late_base(tmp_path_factory):
-    from ui.server import create_app
-
-    app = create_app(seed_index(tmp_path_factory.mktemp("ui-late")))
-    with running_server(LateStreamClose(app, 1.5)) as url:
-        yield url
-
-
-def test_answers_arrive_when_the_event_stream_closes_late(browser, late_base):
-    """Gradio's client lost the reply to a question sent as an earlier event's stream closed: the first
-    question while the page's load events ended, a follow-up sent as soon as an answer shows."""
-    from playwright.sync_api import expect
-
-    context, page = chat_page(browser, late_base, DESKTOP)
-    expect(ask(page, "How many participants attended the forum?", 1)).to_contain_text("150")
-    expect(ask(page, "Who organised the forum?", 2)).to_contain_text("[1]")
-    context.close()

@@ -10,9 +10,9 @@ import pytest
 import ui  # noqa: F401 - first: keeps Gradio from phoning home
 from qa import Assistant
 from qa.answer.generators import GeneratorSettings, get_generator
+from tests.browsing import TIMEOUT
 from tests.llm_fake import FakeLLM
-from tests.test_ui_browser import TIMEOUT, browser  # noqa: F401 - the shared Chromium fixture
-from tests.test_ui_server import running_server, seed_index
+from tests.serving import running_server, seed_index
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 REPLY = "More than 150 high-level participants attended the forum [1]. The forum had 900 guests [1]."
@@ -29,7 +29,7 @@ def base(tmp_path_factory):
             yield url
 
 
-def test_a_streamed_answer_appears_in_parts_then_the_verified_answer_with_clickable_citations(browser, base):  # noqa: F811
+def test_a_streamed_answer_appears_in_parts_then_the_verified_answer_with_clickable_citations(browser, base):
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1366, "height": 900})

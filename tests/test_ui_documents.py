@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
-from tests.test_ui_server import seed_index
+from tests.serving import seed_index
 from ui import documents, documents_html
 from ui.jobs import JobQueue
 from ui.library import Library

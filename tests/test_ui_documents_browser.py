@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
-from tests.test_ui_browser import TIMEOUT, browser, shot  # noqa: F401 - the browser fixture, reused
-from tests.test_ui_server import running_server, seed_index
+from tests.browsing import TIMEOUT, shot
+from tests.serving import running_server, seed_index
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -27,7 +27,7 @@ def base(tmp_path_factory):
 
 
 @pytest.fixture(params=list(SIZES))
-def page(request, browser, base):  # noqa: F811 - pytest's fixture idiom
+def page(request, browser, base):
     context = browser.new_context(viewport=SIZES[request.param])
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT)

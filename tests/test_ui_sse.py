@@ -11,7 +11,7 @@ import ui  # noqa: F401 - first: keeps Gradio from phoning home
 from qa import Assistant
 from qa.answer.generators import GeneratorSettings, get_generator
 from tests.llm_fake import ERROR_500, FakeLLM
-from tests.test_ui_server import running_server
+from tests.serving import running_server
 
 REPLY = "More than 150 high-level participants attended the forum [1]. It lasted 9 days [1]."
 QUESTION = {"question": "How many participants attended the forum?"}
