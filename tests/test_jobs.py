@@ -9,6 +9,7 @@ import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.serving import seed_index
+from ui.job_journal import FILE
 from ui.jobs import Job, JobQueue
 from ui.library import IngestResult, Library
 
@@ -24,8 +25,9 @@ def library(tmp_path_factory):
 
 
 def _state(library: Library) -> tuple:
-    """What a user can see: the documents, the live generation, the uploads folder and its bytes."""
-    files = sorted((p.name, p.read_bytes()) for p in library.folder.iterdir() if p.is_file())
+    """What a user can see: the documents, the live generation, the uploads folder and its bytes (the job
+    journal aside: it records the job, which is what the test is about)."""
+    files = sorted((p.name, p.read_bytes()) for p in library.folder.iterdir() if p.is_file() and p.name != FILE)
     return sorted(d["id"] for d in library.documents()), library.assistant.index.snapshot.folder.name, files
 
 

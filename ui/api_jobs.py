@@ -25,13 +25,14 @@ from .library import Library, UploadError, check_upload
 
 class JobFileOut(BaseModel):
     file: str = Field(description="The name the file was uploaded under.")
-    status: Literal["queued", "added", "replaced", "unchanged", "skipped", "not added"]
+    status: Literal["queued", "added", "replaced", "unchanged", "skipped", "not added", "interrupted"]
     reason: str | None = Field(None, description="Why a file was skipped.")
 
 
 class JobOut(BaseModel):
     id: str
-    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    state: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"] = Field(
+        description="interrupted: the server stopped before the job finished (see message).")
     cancel_requested: bool
     created: str
     started: str | None
@@ -43,7 +44,7 @@ class JobOut(BaseModel):
     chunks_embedded: int
     eta_seconds: float | None = Field(description="Seconds left at the rate seen so far, while running.")
     errors: list[SkippedOut] = Field(description="The files not added, each with the reason.")
-    message: str | None = Field(description="Why the job failed.")
+    message: str | None = Field(description="Why the job failed or was interrupted.")
     result: IngestOut | None = Field(description="What the ingest did, once done.")
 
     @classmethod

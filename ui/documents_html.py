@@ -92,6 +92,8 @@ def job_html(job: Any) -> str:
         body = '<p class="qa-report-summary">Upload cancelled: nothing of it was added.</p>'
     elif job.state == "failed":
         body = f'<p class="qa-report-error">The upload failed: {esc(job.message or "see the server log")}</p>'
+    elif job.state == "interrupted":
+        body = f'<p class="qa-report-error">The upload was interrupted: {esc(job.message or "")}</p>'
     else:
         body = _progress(job)
     return f'<div class="qa-job qa-job-{esc(job.state)}" data-job="{esc(job.id)}">{head}{body}</div>'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ class JobCancelled(Exception):
 @dataclass
 class FileOutcome:
     """One file of a job: ``queued`` until the job ends, then added, replaced, unchanged, skipped or
-    not added (the job was cancelled or failed); ``reason`` says why a file was skipped."""
+    not added (the job was cancelled or failed), or interrupted (the server stopped first); ``reason``
+    says why a file was skipped."""
 
     file: str
     status: str
@@ -32,7 +33,8 @@ class FileOutcome:
 
 @dataclass(eq=False)
 class Job:
-    """One upload's ingest: queued → running → done | failed | cancelled."""
+    """One upload's ingest: queued → running → done | failed | cancelled (or interrupted: the server
+    stopped before it finished, as the job journal tells after a restart)."""
 
     id: str
     files: list[FileOutcome]
@@ -82,6 +84,24 @@ class Job:
         for f in self.files:
             if f.status == "queued":
                 f.status, f.reason = (outcomes.get(f.file) or [("not added", None)]).pop(0)
+
+    def to_record(self) -> dict[str, Any]:
+        """What the job journal keeps (``job_journal``): the fields a client sees, times as epoch seconds."""
+        return {"id": self.id, "state": self.state, "created": self.created, "started": self.started,
+                "finished": self.finished, "files": [vars(f).copy() for f in self.files],
+                "chunks_total": self.chunks_total, "chunks_embedded": self.chunks_embedded,
+                "message": self.message, "result": None if self.result is None else asdict(self.result)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Job:
+        """The job of a ``to_record`` dict (``KeyError``/``TypeError`` when it is not one)."""
+        result = record["result"]
+        if result is not None:
+            result = IngestResult(**{**result, "skipped": [tuple(pair) for pair in result["skipped"]]})
+        return cls(id=str(record["id"]), files=[FileOutcome(**f) for f in record["files"]],
+                   state=str(record["state"]), created=float(record["created"]), started=record["started"],
+                   finished=record["finished"], chunks_total=record["chunks_total"],
+                   chunks_embedded=int(record["chunks_embedded"]), message=record["message"], result=result)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the API and the Documents tab."""

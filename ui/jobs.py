@@ -7,8 +7,9 @@ A job reports its state, each file's outcome, the passages embedded out of the t
 Cancelling a queued job drops it; cancelling a running one raises ``JobCancelled`` from its progress
 callback, which aborts the ingest before anything is applied, and the uploads folder is put back
 (nothing of the job becomes visible). A job already past its last embedding batch finishes anyway.
-Out of scope: persistence across restarts (jobs live in memory; the last ``KEEP`` finished are kept)
-and writers in other processes (the index's own lock orders those).
+The last ``KEEP`` finished jobs are kept, across restarts too (``job_journal``: a job the server did
+not see finish comes back as interrupted). Out of scope: resuming an interrupted job, and writers in
+other processes (the index's own lock orders those).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from . import job_journal
 from .job import FileOutcome, Job, JobCancelled
 from .library import IngestResult, Library
 
@@ -38,9 +40,10 @@ class JobQueue:
 
     def __init__(self, library: Library, listeners: list[Listener] | None = None):
         self.library = library
-        self.listeners: list[Listener] = [_log_event, *(listeners or [])]
+        self.journal = job_journal.JobJournal(library.folder / job_journal.FILE)
+        self.listeners: list[Listener] = [_log_event, self.journal, *(listeners or [])]
         self.staging = library.folder / ".incoming"
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, Job] = {job.id: job for job in self.journal.restore(KEEP)}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
