@@ -79,6 +79,19 @@ def emit(text: str, out: Path | None) -> None:
             f.write(text + "\n")
 
 
+def write_section(path: Path, text: str, section: str) -> None:
+    """Put ``text`` in place of the file's ``section`` (appended if there is none)."""
+    old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
+    start = old.find(section + "\n")
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = old.find("\n## ", start + len(section))
+        new = old[:start] + text + (old[end:] if end >= 0 else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new, "utf-8")
+
+
 def percentiles(ms: list[float]) -> dict[str, float]:
     xs = sorted(ms)
     return {"p50 ms": statistics.median(xs), "p90 ms": xs[int(0.9 * (len(xs) - 1))], "mean ms": statistics.fmean(xs)}

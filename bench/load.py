@@ -24,22 +24,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime
 import os
 import platform
 import random
 import shlex
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import httpx
 import numpy as np
+from common import cpu_model, write_section
+from serving import own_server, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Load test"
@@ -89,7 +87,8 @@ async def client_loop(client: int, http: httpx.AsyncClient, deadline: float, see
             n += 1
             name, data = note(client, n, rng)
             endpoint = "POST /api/documents"
-            call = http.post("/api/documents", files=[("files", (name, data, "text/plain"))])
+            # wait=true: the reply is the finished job, so the client knows its documents' ids to remove
+            call = http.post("/api/documents", files=[("files", (name, data, "text/plain"))], params={"wait": "true"})
         else:
             body = {"question": rng.choice(QUESTIONS), "mode": rng.choice(MODES), "k": rng.choice([3, 5, 8])}
             endpoint = "POST /api/ask" if roll < DELETE + UPLOAD + ASK else "POST /api/search"
@@ -101,65 +100,13 @@ async def client_loop(client: int, http: httpx.AsyncClient, deadline: float, see
             if not ok:
                 stats["errors"].append(f"{endpoint}: {r.status_code} {r.text[:200]}")
             elif endpoint == "POST /api/documents":
-                mine += [d["id"] for d in r.json()["documents"]]
+                mine += [d["id"] for d in (r.json()["result"] or {}).get("documents", [])]
         except httpx.HTTPError as e:
             ok = False
             stats["errors"].append(f"{endpoint}: {type(e).__name__} {e}")
         stats["latency"][endpoint].append(time.perf_counter() - started)
         stats["failed"][endpoint] += not ok
     stats["leftover"] += mine
-
-
-def rss_mb(pid: int | None, field: str = "VmRSS") -> float | None:
-    if pid is None:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def own_server(index: Path | None, root: Path = ROOT):
-    """``qa serve`` from the code in ``root`` on a free loopback port over ``index`` (a new temp index
-    from seeds/ when None)."""
-    with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
-        index = index or Path(tmp) / "index"
-        port = free_port()
-        log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115 - read back on failure
-        proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
-                                cwd=root, env={**os.environ, "QA_TOKEN": "", "PYTHONPATH": str(root)},
-                                stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 300
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise SystemExit(f"qa serve exited: {log.read()[-3000:]}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url + "/api/health", timeout=5).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit("qa serve did not start within 300 s")
-                time.sleep(0.5)
-            yield url, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
 
 
 async def run(url: str, clients: int, seconds: float, seed: int, pid: int | None, rounds: int = 1) -> dict:
@@ -181,13 +128,6 @@ async def run(url: str, clients: int, seconds: float, seed: int, pid: int | None
         after_docs = len((await http.get("/api/documents")).json()["documents"])
     return {**results[0], "rounds": results, "rss_before": rss_before, "rss_peak": rss_mb(pid, "VmHWM"),
             "docs": (before_docs, after_docs)}
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def report(result: dict, args: argparse.Namespace, command: str, load_at_start: tuple) -> str:
@@ -234,19 +174,6 @@ def report(result: dict, args: argparse.Namespace, command: str, load_at_start: 
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str, section: str = SECTION) -> None:
-    """Put ``text`` in place of the file's ``section`` (appended if there is none)."""
-    old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(section + "\n")
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(section))
-        new = old[:start] + text + (old[end:] if end >= 0 else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, "utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -266,7 +193,9 @@ def main() -> None:
     command = "python " + shlex.join(["bench/load.py", *sys.argv[1:]])
     load_at_start = os.getloadavg()
     if args.during_upload:
-        sys.exit(during_upload(args, command, load_at_start))
+        import load_upload
+
+        sys.exit(load_upload.during_upload(args, command, load_at_start, QUESTIONS, MODES))
     if args.url:
         result = asyncio.run(run(args.url.rstrip("/"), args.clients, args.seconds, args.seed, args.pid, args.rounds))
     else:
@@ -275,48 +204,9 @@ def main() -> None:
     text = report(result, args, command, load_at_start)
     print(text)
     if args.out:
-        write_section(args.out, text)
+        write_section(args.out, text, SECTION)
         print(f"written to {args.out}")
     sys.exit(1 if any(r["stats"]["errors"] for r in result["rounds"]) else 0)
-
-
-def during_upload(args: argparse.Namespace, command: str, load_at_start: tuple) -> int:
-    import load_upload
-
-    data = load_upload.upload_text(args.arcd, args.upload_paragraphs)
-    servers = [("this tree", ROOT)]
-    worktree = None
-    if args.before:
-        worktree = Path(tempfile.mkdtemp(prefix="qa-before-"))
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.before],
-                       check=True, capture_output=True)
-        servers.append((f"at {args.before}", worktree))
-    lines = [load_upload.SECTION, "", f"- command: `{command}`",
-             f"- machine: `nproc` = {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}; "
-             f"load average at start {', '.join(f'{x:.2f}' for x in load_at_start)}",
-             f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='minutes')}", ""]
-    errors = 0
-    try:
-        for name, root in servers:
-            if args.url and root == ROOT:
-                result = asyncio.run(load_upload.run(args.url.rstrip("/"), args.seconds, args.rate, args.seed, data,
-                                                     QUESTIONS, MODES))
-            else:
-                with own_server(None, root) as (url, _):
-                    result = asyncio.run(load_upload.run(url, args.seconds, args.rate, args.seed, data,
-                                                         QUESTIONS, MODES))
-            lines += [f"**Server: {name}.** " + load_upload.report(result, args.rate, args.upload_paragraphs)[0],
-                      *load_upload.report(result, args.rate, args.upload_paragraphs)[1:], ""]
-            lines += [f"- error: {e}" for e in result["stats"]["errors"][:10]]
-            errors += len(result["stats"]["errors"])
-    finally:
-        if worktree:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_section(args.out, text, load_upload.SECTION)
-    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -15,14 +15,22 @@ The target (issue 9) is ask p95 during the upload ≤ 3× ask p95 of the quiet p
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import datetime
 import json
+import os
+import platform
 import random
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+from common import ROOT, cpu_model, write_section
+from serving import own_server
 
 SECTION = "## Questions during an upload"
 
@@ -121,3 +129,42 @@ def report(result: dict, rate: float, paragraphs: int) -> list[str]:
         f"ask p95 during the upload / without: **{ratio:.2f}x** (target ≤ 3x, 0 errors: "
         f"{'met' if ratio <= 3 and not stats['errors'] else 'not met'}).",
     ]
+
+
+def during_upload(args: argparse.Namespace, command: str, load_at_start: tuple, questions: list[str],
+                  modes: list[str]) -> int:
+    """``bench/load.py --during-upload``: the phases above on this tree's server (and on ``--before``'s)."""
+    data = upload_text(args.arcd, args.upload_paragraphs)
+    servers = [("this tree", ROOT)]
+    worktree = None
+    if args.before:
+        worktree = Path(tempfile.mkdtemp(prefix="qa-before-"))
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.before],
+                       check=True, capture_output=True)
+        servers.append((f"at {args.before}", worktree))
+    lines = [SECTION, "", f"- command: `{command}`",
+             f"- machine: `nproc` = {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}; "
+             f"load average at start {', '.join(f'{x:.2f}' for x in load_at_start)}",
+             f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='minutes')}", ""]
+    errors = 0
+    try:
+        for name, root in servers:
+            if args.url and root == ROOT:
+                result = asyncio.run(run(args.url.rstrip("/"), args.seconds, args.rate, args.seed, data,
+                                                     questions, modes))
+            else:
+                with own_server(None, root) as (url, _):
+                    result = asyncio.run(run(url, args.seconds, args.rate, args.seed, data,
+                                                         questions, modes))
+            lines += [f"**Server: {name}.** " + report(result, args.rate, args.upload_paragraphs)[0],
+                      *report(result, args.rate, args.upload_paragraphs)[1:], ""]
+            lines += [f"- error: {e}" for e in result["stats"]["errors"][:10]]
+            errors += len(result["stats"]["errors"])
+    finally:
+        if worktree:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_section(args.out, text, SECTION)
+    return 1 if errors else 0

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +26,10 @@ import urllib.request
 from pathlib import Path
 
 from common import ROOT, emit, header, table
+from serving import free_port
 
 QUESTIONS = ["كم عدد المشاركين في المنتدى؟", "How many participants attended the forum?",
              "ما هو موضوع المنتدى؟", "Where was the forum held?"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status(pid: int) -> dict[str, float]:
