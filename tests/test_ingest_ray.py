@@ -1,4 +1,6 @@
-"""The ray runner on a real two-node Ray cluster on the loopback (started once for this module)."""
+"""The ray runner on a real two-node Ray cluster on the loopback (started once for this module): the same
+index as a local ingest, shards staged as segments as they arrive and shown by one commit, a cancelled job
+that leaves nothing, a killed worker retried."""
 
 import contextlib
 import os
@@ -17,7 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from qa import Assistant
+from qa.index import Index
 from qa.ingest import get_runner
+from qa.ingest.ray_runner import DOCS_PER_BATCH
 from tests.conftest import PARALLEL, ROOT
 
 RAY = Path(sys.executable).parent / "ray"
@@ -149,6 +153,60 @@ def test_a_worker_killed_mid_job_is_retried_and_the_job_completes(cluster, corpu
     a.add([corpus], progress=kill_the_workers, runner=get_runner("ray", address=cluster))
     assert killed
     _same_index(a, local)
+
+
+def _record_stages(monkeypatch) -> list[tuple[int, str]]:
+    """(documents, the live generation then) of every segment staged: what the driver held each time."""
+    staged, stage = [], Index.stage
+
+    def recording(index, additions):
+        staged.append((len(additions), index.snapshot.generation))
+        return stage(index, additions)
+
+    monkeypatch.setattr(Index, "stage", recording)
+    return staged
+
+
+def test_shards_become_segments_as_they_arrive_and_one_commit_shows_them_all(cluster, corpus, local, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv("QA_MERGE", "off")  # count the segments the job wrote, not a merge of them
+    a = Assistant.build([], tmp_path / "index")
+    first = a.index.snapshot.generation
+    staged = _record_stages(monkeypatch)
+    a.add([corpus], runner=get_runner("ray", address=cluster, segment_rows=1))
+    # One segment per block as it arrived, never the whole job at once; none visible before the commit.
+    assert len(staged) >= 3 and all(docs <= DOCS_PER_BATCH for docs, _ in staged), staged
+    assert {gen for _, gen in staged} == {first}
+    snap = a.index.snapshot
+    assert len(snap.segments) == len(staged) and int(snap.generation.split("-")[1]) == int(first.split("-")[1]) + 1
+    _same_index(a, local)
+    theirs = local.index.snapshot
+    assert [snap.chunk(i).id for i in range(len(snap))] == [theirs.chunk(i).id for i in range(len(theirs))]
+
+
+class Cancelled(Exception):
+    pass
+
+
+def test_a_job_cancelled_mid_way_leaves_the_index_as_it_was(cluster, corpus, tmp_path, monkeypatch):
+    a = Assistant.build([], tmp_path / "index")
+    a.add([corpus / "en-bridge.txt"])
+    before = (a.index.snapshot.generation, [d["id"] for d in a.documents()], len(a.index.snapshot))
+    segments = sorted(p.name for p in (a.index.folder / "segments").iterdir())
+    staged = _record_stages(monkeypatch)
+
+    def cancel(done, total):
+        if done:  # after the first block, whose documents are staged by now
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        a.add([corpus], progress=cancel, runner=get_runner("ray", address=cluster, segment_rows=1))
+    assert staged  # it had written a segment ...
+    reopened = Assistant.open(a.index.folder)
+    for seen in (a, reopened):  # ... of which nothing is visible, and nothing is left behind
+        assert (seen.index.snapshot.generation, [d["id"] for d in seen.documents()], len(seen.index.snapshot)) == before
+    assert sorted(p.name for p in (a.index.folder / "segments").iterdir()) == segments
+    assert not list(a.index.folder.glob(".ray-shards-*"))
 
 
 def test_without_ray_the_runner_says_what_to_install(monkeypatch, tmp_path):

@@ -35,6 +35,7 @@ from .lock import WriterLock
 from .merge import Merger
 from .segment import Segment
 from .snapshot import Snapshot, open_snapshot
+from .staging import Staging
 
 log = logging.getLogger("qa.index")
 RACY_NS = 1_000_000_000  # far above any file-time granularity (a kernel tick is 1-10 ms)
@@ -167,22 +168,42 @@ class Index:
     def _open_segments(self) -> dict[str, Segment]:
         return {seg.name: seg for seg in self._snapshot.segments}
 
+    def stage(self, additions: list[Addition]) -> Segment:
+        """Write ``additions`` as a new segment now, visible to no reader until ``commit`` lists it.
+        No lock is taken: questions and other writers go on meanwhile. A staged segment that is
+        neither committed nor ``discard``ed (its process died) is cleared by a later save."""
+        manifest = self.snapshot.manifest
+        return write_segment(self.folder, [], additions, int(manifest["dim"]), manifest.get("ann_request", "auto"))
+
+    def staging(self) -> Staging:
+        """Segments written one at a time, made live by one commit (``staging.Staging``)."""
+        return Staging(self)
+
+    def discard(self, staged: list[Segment]) -> None:
+        """Delete staged segments that will not be committed."""
+        for seg in staged:
+            shutil.rmtree(seg.folder, ignore_errors=True)
+
     def apply(self, additions: list[Addition], remove: set[str], timeout: float | None = None) -> Snapshot:
-        """Remove the documents with ids in ``remove``, add ``additions``, save, and go live.
+        """Remove the documents with ids in ``remove``, add ``additions``, save, and go live: ``stage``
+        then ``commit``, so another process's writes wait only for the commit."""
+        return self.commit([self.stage(additions)] if additions else [], remove, timeout)
+
+    def commit(self, staged: list[Segment], remove: set[str], timeout: float | None = None) -> Snapshot:
+        """Make the ``staged`` segments live and the documents with ids in ``remove`` gone, all in one
+        new generation (all or nothing; a refused or failed commit discards ``staged``).
 
         Applied to the newest generation under the writer lock, whatever snapshot the additions were
-        planned on: ids absent by now are ignored, an addition replaces a document of the same id,
-        and also the documents of its file's other versions (same path, another file hash), which a
-        writer in another process may have added since. The new segment is written before the lock
-        is taken, so another process's writes wait only for the commit."""
-        manifest = self.snapshot.manifest
-        staged = write_segment(self.folder, [], additions, int(manifest["dim"]), manifest.get("ann_request", "auto")) \
-            if additions else None
+        planned on: ids absent by now are ignored, a staged document replaces a document of the same
+        id, and also the documents of its file's other versions (same path, another file hash), which
+        a writer in another process may have added since."""
+        staged = list(staged)
         try:
             with self.writer(timeout) as old:
-                versions = {a.document.path: a.file_hash for a in additions}
-                drop = set(remove) | {a.document.id for a in additions}
-                entries, changed = [], staged is not None
+                added = [d for seg in staged for d in seg.documents]
+                versions = {d["path"]: d["file_hash"] for d in added}
+                drop = set(remove) | {d["id"] for d in added}
+                entries, changed = [], bool(staged)
                 for seg, gone in zip(old.segments, old.deleted):
                     removed = set(gone.tolist()) | {
                         i for i, d in enumerate(seg.documents)
@@ -192,13 +213,11 @@ class Index:
                         entries.append((seg, removed))
                 if not changed:
                     return old  # nothing to remove any more: no new generation
-                if staged is not None:
-                    entries.append((publish(staged), set()))
-                    staged = None
+                entries += [(publish(seg), set()) for seg in staged]
+                staged = []  # published: a failed commit leaves them to the next save's prune
                 snapshot = self._commit(old, entries)
         finally:
-            if staged is not None:  # refused or failed before its commit: it never went live
-                shutil.rmtree(staged.folder, ignore_errors=True)
+            self.discard(staged)  # refused or failed before its commit: it never went live
         self._merger.kick()
         return snapshot
 

@@ -141,6 +141,22 @@ class MilvusIndex:
         held = Counter(d["path"] for d in docs)
         return {d["path"]: d["file_hash"] for d in docs if held[d["path"]] >= d.get("file_records", 1)}
 
+    def stage(self, additions: list[Addition]) -> list[Addition]:
+        """As ``Index.stage``, but kept in memory until ``commit``: rows inserted before the commit
+        would be cleared by another writer's save (``_purge``), so nothing is written yet."""
+        return list(additions)
+
+    def staging(self) -> Any:
+        from .staging import Staging
+
+        return Staging(self)
+
+    def discard(self, staged: list[list[Addition]]) -> None:
+        pass  # nothing was written
+
+    def commit(self, staged: list[list[Addition]], remove: set[str], timeout: float | None = None) -> Any:
+        return self.apply([a for batch in staged for a in batch], remove, timeout)
+
     def apply(self, additions: list[Addition], remove: set[str], timeout: float | None = None) -> Any:
         """As ``Index.apply``: against the newest generation, under the writer lock; one new generation."""
         with self.writer(timeout) as old:

@@ -24,7 +24,7 @@ def ingest(index: Index, embedder: Embedder, paths: Iterable[str | Path], max_by
     changes = plan(index, paths, max_bytes)
     additions = encode(changes.documents, embedder, index.chunking, progress, workers)
     commit(index, changes, additions)
-    return changes.report(additions, started)
+    return changes.report(sum(len(a.chunks) for a in additions), started)
 
 
 class LocalRunner:

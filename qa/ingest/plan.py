@@ -46,12 +46,17 @@ class Plan(NamedTuple):
     skipped: list[SkippedFile]
     records: dict[str, int]
 
-    def report(self, additions: list[Addition], started: float) -> IngestReport:
+    def report(self, chunks: int, started: float) -> IngestReport:
+        """The report of this plan once ``chunks`` new chunks were committed."""
         replaced = set(self.replaced)
         return IngestReport(
             added=list(dict.fromkeys(d.path for d, _ in self.documents if d.path not in replaced)),
             replaced=self.replaced, unchanged=self.unchanged, skipped=self.skipped,
-            chunks=sum(len(a.chunks) for a in additions), seconds=time.perf_counter() - started)
+            chunks=chunks, seconds=time.perf_counter() - started)
+
+    def prepared(self, additions: list[Addition]) -> list[Addition]:
+        """``additions`` with how many documents their file gave (see ``Addition.file_records``)."""
+        return [a._replace(file_records=self.records[a.document.path]) for a in additions]
 
 
 class Files(NamedTuple):
@@ -128,6 +133,6 @@ def commit(index: Index, plan: Plan, additions: list[Addition]) -> None:
     """Apply ``additions`` and the planned removals. ``Index.apply`` takes the writer lock and applies
     to the newest generation, where an added file also replaces any other version of it that another
     writer added while this ingest was embedding."""
-    additions = [a._replace(file_records=plan.records[a.document.path]) for a in additions]
+    additions = plan.prepared(additions)
     if additions or plan.remove:
         index.apply(additions, plan.remove)

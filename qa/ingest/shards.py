@@ -5,7 +5,8 @@ chunk only), its file's hash, the chunk record (JSON, as in the chunk store), it
 (normalised and stemmed words; the generation writer maps them to its vocabulary's ids), its
 vector and its sentences' vectors (flattened, ``n_sentences`` × dim). Every shard carries
 ``SHARD_VERSION`` in its schema metadata. Shards are written one at a time as batches arrive and
-read back one at a time. Out of scope: where shards are stored (the runner picks a folder).
+read back one at a time (``Documents``), so the reader holds only the documents not complete yet.
+Out of scope: where shards are stored (the runner picks a folder).
 """
 
 from __future__ import annotations
@@ -54,31 +55,57 @@ def write(table, folder: Path, n: int) -> Path:
     return path
 
 
-def read_additions(folder: Path, dim: int) -> list[Addition]:
-    """The additions held by the shards in ``folder``, documents in order of first appearance, chunks in
-    text order (a document's rows may be spread over shards)."""
+def read_rows(path: Path):
+    """The rows of one shard, a batch at a time (a shard of another format is refused)."""
     import pyarrow.parquet as pq
 
-    docs: dict[str, dict] = {}
-    for path in sorted(folder.glob("shard-*.parquet")):
-        f = pq.ParquetFile(path)
-        version = (f.schema_arrow.metadata or {}).get(_META, b"?").decode()
-        if version != SHARD_VERSION:
-            raise ValueError(f"{path}: shard format {version!r}, this version reads {SHARD_VERSION!r}; "
-                             "run the ingest again with this version")
-        for batch in f.iter_batches():
-            for row in batch.to_pylist():
-                entry = docs.setdefault(row["doc_id"], {"doc": None, "hash": row["file_hash"], "rows": []})
-                if row["document"]:
-                    entry["doc"] = Document(**json.loads(row["document"]))
-                chunk = Chunk.from_dict(json.loads(row["chunk"]))
-                sentences = np.asarray(row["sentence_vectors"], np.float32).reshape(row["n_sentences"], dim)
-                entry["rows"].append((chunk, np.asarray(row["vector"], np.float32), sentences, row["tokens"]))
-    additions = []
-    for doc_id, entry in docs.items():
+    f = pq.ParquetFile(path)
+    version = (f.schema_arrow.metadata or {}).get(_META, b"?").decode()
+    if version != SHARD_VERSION:
+        raise ValueError(f"{path}: shard format {version!r}, this version reads {SHARD_VERSION!r}; "
+                         "run the ingest again with this version")
+    for batch in f.iter_batches():
+        yield from batch.to_pylist()
+
+
+class Documents:
+    """Additions put together from shards as they arrive: a document is handed out as soon as all
+    its ``expected[doc_id]`` chunks have come (a document's rows may be spread over shards), so only
+    the rows of documents still incomplete are held between shards."""
+
+    def __init__(self, expected: dict[str, int], dim: int):
+        self.expected, self.dim = dict(expected), dim
+        self._open: dict[str, dict] = {}
+
+    @property
+    def held(self) -> int:
+        """Chunks of incomplete documents held now."""
+        return sum(len(e["rows"]) for e in self._open.values())
+
+    def take(self, path: Path) -> list[Addition]:
+        """The documents that the rows of shard ``path`` complete, in the order they completed."""
+        done = []
+        for row in read_rows(path):
+            entry = self._open.setdefault(row["doc_id"], {"doc": None, "hash": row["file_hash"], "rows": []})
+            if row["document"]:
+                entry["doc"] = Document(**json.loads(row["document"]))
+            chunk = Chunk.from_dict(json.loads(row["chunk"]))
+            sentences = np.asarray(row["sentence_vectors"], np.float32).reshape(row["n_sentences"], self.dim)
+            entry["rows"].append((chunk, np.asarray(row["vector"], np.float32), sentences, row["tokens"]))
+            if len(entry["rows"]) == self.expected.get(row["doc_id"], -1):
+                done.append(self._addition(row["doc_id"], self._open.pop(row["doc_id"])))
+        return done
+
+    def finish(self) -> None:
+        """Refuse a job whose shards left a document incomplete."""
+        if self._open:
+            doc_id, entry = next(iter(self._open.items()))
+            raise ValueError(f"the shards hold {len(entry['rows'])} chunks of document {doc_id}, "
+                             f"not {self.expected.get(doc_id, '?')}; run the ingest again")
+
+    def _addition(self, doc_id: str, entry: dict) -> Addition:
         if entry["doc"] is None:
-            raise ValueError(f"{folder}: the shards hold chunks of document {doc_id} but not the document")
+            raise ValueError(f"the shards hold chunks of document {doc_id} but not the document")
         rows = sorted(entry["rows"], key=lambda r: r[0].start)
-        additions.append(Addition(entry["doc"], entry["hash"], [r[0] for r in rows], np.vstack([r[1] for r in rows]),
-                                  [r[2] for r in rows], [r[3] for r in rows]))
-    return additions
+        return Addition(entry["doc"], entry["hash"], [r[0] for r in rows], np.vstack([r[1] for r in rows]),
+                        [r[2] for r in rows], [r[3] for r in rows])
