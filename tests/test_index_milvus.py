@@ -1,8 +1,9 @@
 """The milvus store (issue 11) against milvus-lite 2.5.1, the real Milvus core: ingest through the normal
 pipeline, questions in both languages agreeing with the local store (same top 5, same answers to the seed
 questions), filters, removal by document id, generations (a reader keeps its own; a crashed writer's rows
-stay invisible), the switch to a new build's collection, reopening, the CLI, the HTTP API and `qa eval`
-over it. Needs the [scale] extra; QA_REQUIRE_SCALE=1 (CI) turns a missing extra into a failure."""
+stay invisible), BM25 after a removal as in a fresh store, the switch to a new build's collection,
+reopening, the CLI, the HTTP API and `qa eval` over it. Needs the [scale] extra; QA_REQUIRE_SCALE=1 (CI)
+turns a missing extra into a failure."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from click.testing import CliRunner
 
 from qa import Assistant
 from qa.cli import main
-from qa.index import stores
+from qa.index import Index, stores
 from qa.index.milvus import MilvusIndex, chunk_rows, connect
 from qa.lexical import tokenize
 from qa.retrieve import SearchOptions, search
@@ -129,6 +130,40 @@ def test_removal_generations_a_crashed_writer_and_the_switch_to_a_new_collection
     reopened = Assistant.open(folder, store=f"milvus:{db}#work")
     assert reopened.index.snapshot.generation == index.snapshot.generation and len(reopened.index.snapshot) == 3
     assert [h.chunk.id for h in reopened.search("Who won the football final?", k=3)] == ranked
+
+
+def test_bm25_after_a_removal_ranks_and_scores_as_a_fresh_store_of_what_is_left(db, mixed_assistant, seed_assistant,
+                                                                               tmp_path):
+    """Milvus keeps a removed document's rows in its BM25 statistics while readers of the generation
+    before may still use them; the store scores with its own generation's statistics instead."""
+    everything = [*stores.additions_of(mixed_assistant.index.snapshot),
+                  *stores.additions_of(seed_assistant.index.snapshot)]
+    gone = {a.document.id for a in everything if a.document.path.endswith(("library.txt", "hospital.txt"))}
+    kept = [a for a in everything if a.document.id not in gone]
+    index = Assistant.create_or_open(tmp_path / "w", store=f"milvus:{db}#bm25w").index
+    index.apply(everything, set())
+    index.apply([], gone)
+    fresh = Assistant.create_or_open(tmp_path / "f", store=f"milvus:{db}#bm25f").index
+    fresh.apply(kept, set())
+    manifest = mixed_assistant.index.snapshot.manifest
+    local = Index.create(tmp_path / "l", manifest["embedder"], int(manifest["dim"]), mixed_assistant.index.chunking)
+    local.apply(kept, set())
+    removed, snaps = index.snapshot, (fresh.snapshot, local.snapshot)
+    assert len(gone) == 2 and removed.state["removed"] and removed.bm25.needed and not fresh.snapshot.bm25.needed
+    asked = [*questions(), ("كم عدد المشاركين في المنتدى؟", "ar"), ("What does the library lend?", "en")]
+    compared = 0
+    for question, _ in asked:
+        for lang in ("en", "ar"):
+            rows, scores = removed.lexical_search(tokenize(question), lang, 10)
+            got = [removed.chunk(int(r)).id for r in rows]
+            for snap in snaps:
+                want_rows, want_scores = snap.lexical_search(tokenize(question), lang, 10)
+                assert got == [snap.chunk(int(r)).id for r in want_rows], (question, lang)
+                assert np.allclose(scores, want_scores, rtol=1e-4, atol=1e-5), (question, lang)
+            compared += len(got)
+    assert compared >= 8
+    ranked = [h.chunk.id for h in Assistant(index).search("When did the festival start?", k=3, mode="bm25")]
+    assert ranked == [h.chunk.id for h in Assistant(fresh).search("When did the festival start?", k=3, mode="bm25")]
 
 
 def test_cli_and_eval_work_the_same_over_milvus(db, seed_milvus, seed_assistant, tmp_path, monkeypatch):

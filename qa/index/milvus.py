@@ -53,6 +53,11 @@ from .milvus_schema import (
 
 __all__ = ["EXTRA", "PAGE", "MilvusIndex", "Names", "chunk_rows", "connect", "read_state", "unb64", "visible"]
 
+def _entry(a: Addition) -> dict[str, Any]:
+    """A document's entry, with its chunks' token count (``milvus_bm25`` sums them for the mean length)."""
+    return {**doc_entry(a), "tokens": sum(len(t) for t in a.tokens)}
+
+
 class MilvusIndex:
     """An index in Milvus; the same interface as ``qa.index.Index``."""
 
@@ -172,7 +177,7 @@ class MilvusIndex:
             gen = state["gen"] + 1
             rows = chunk_rows(additions, gen, state["next_pk"])
             docs = [{"key": f"{a.document.id}@{gen}", "gen": gen, "seq": state["next_seq"] + i, "doc": a.document.id,
-                     "entry": json.dumps(doc_entry(a), ensure_ascii=False), "dummy": [0.0, 0.0]}
+                     "entry": json.dumps(_entry(a), ensure_ascii=False), "dummy": [0.0, 0.0]}
                     for i, a in enumerate(additions)]
             for start in range(0, len(rows), 500):
                 self.client.insert(names.chunks, rows[start : start + 500])

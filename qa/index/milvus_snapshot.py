@@ -19,6 +19,7 @@ import numpy as np
 
 from ..lexical import K1
 from ..records import Chunk
+from .milvus_bm25 import CANDIDATES, LiveBM25
 from .milvus_schema import PAGE, Names, unb64, visible
 from .store import StoreError
 
@@ -70,6 +71,24 @@ class MilvusSnapshot:
     def _count(self, extra: str = "") -> int:
         rows = self.client.query(self.names.chunks, filter=self.filter + extra, output_fields=["count(*)"], **STRONG)
         return int(rows[0]["count(*)"])
+
+    def count_where(self, condition: str) -> int:
+        """Live rows of this generation that meet ``condition`` (a Milvus filter)."""
+        return self._count(f" and {condition}")
+
+    def rows_where(self, condition: str, fields: tuple[str, ...] = ("tokens",)) -> list[dict[str, Any]]:
+        """``fields`` of the live rows that meet ``condition`` (at most ``QUERY_WINDOW`` of them)."""
+        return self.client.query(self.names.chunks, filter=f"{self.filter} and {condition}", output_fields=list(fields),
+                                 limit=QUERY_WINDOW, **STRONG)
+
+    def count_all(self) -> int:
+        """Every row of the collection, seen by this generation or not."""
+        rows = self.client.query(self.names.chunks, filter="pk >= 0", output_fields=["count(*)"], **STRONG)
+        return int(rows[0]["count(*)"])
+
+    @cached_property
+    def bm25(self) -> LiveBM25:
+        return LiveBM25(self)
 
     @cached_property
     def _by_language(self) -> dict[str, int]:
@@ -137,13 +156,23 @@ class MilvusSnapshot:
                        doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
         if not tokens:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        hits = self.client.search(self.names.chunks, data=[" ".join(tokens)], anns_field="sparse", limit=m + OVERFETCH,
+        # Milvus's statistics count rows this generation does not see: then its hits are only
+        # candidates, scored here with this generation's own (``milvus_bm25``).
+        rescore = self.bm25.needed
+        limit = min(QUERY_WINDOW, (m + OVERFETCH) * CANDIDATES) if rescore else m + OVERFETCH
+        hits = self.client.search(self.names.chunks, data=[" ".join(tokens)], anns_field="sparse", limit=limit,
                                   filter=self._where(lang, doc_ids), search_params={"metric_type": "BM25"},
-                                  output_fields=["lang"], **STRONG)[0]
-        rows, scores = self._keep(hits, m)
+                                  output_fields=["lang", "tokens"] if rescore else ["lang"], **STRONG)[0]
+        if rescore:
+            rows, scores = self.bm25.scores(hits, tokens)
+            order = np.lexsort((rows, -scores))[:m]
+            rows, scores = rows[order], scores[order]
+        else:
+            rows, scores = self._keep(hits, m)
+            # Milvus scores tf·(k1 + 1) / (tf + norm); Lucene (and qa.lexical) drop the constant (k1 + 1).
+            scores = scores / np.float32(K1 + 1)
         keep = scores > 0
-        # Milvus scores tf·(k1 + 1) / (tf + norm); Lucene (and qa.lexical) drop the constant (k1 + 1).
-        return rows[keep], scores[keep] / np.float32(K1 + 1)
+        return rows[keep], scores[keep]
 
     def _fields(self, rows: np.ndarray, field: str) -> list[Any]:
         """``field`` of each row, fetched once for the rows not seen yet."""
