@@ -105,11 +105,16 @@ def data_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--xarcd", type=Path, default=ROOT / "bench/data/xarcd")
     parser.add_argument("--nearmiss", type=Path, default=ROOT / "bench/data/nearmiss")
     parser.add_argument("--arcd-en", type=Path, default=ROOT / "bench/data/arcd_en")
+    parser.add_argument("--short", type=Path, default=ROOT / "bench/data/short",
+                        help="questions on short documents (bench/answer_short.py)")
     parser.add_argument("--work", type=Path, required=True)
     return parser
 
 
-def items(arcd: Path, xarcd: Path, nearmiss: Path, arcd_en: Path | None = None) -> list[Item]:
+def items(arcd: Path, xarcd: Path, nearmiss: Path, arcd_en: Path | None = None,
+          short: Path | None = None) -> list[Item]:
+    from answer_short import short_items
+
     arcd_items = _arcd(arcd)
     out = list(arcd_items) + (_translations(arcd_en, arcd_items) if arcd_en else [])
     article_of = {qa["id"]: title for title, qa, _ in _squad(arcd)}
@@ -138,7 +143,7 @@ def items(arcd: Path, xarcd: Path, nearmiss: Path, arcd_en: Path | None = None) 
         for q, lang in ((qa_en, "en"), (ar[qid][0], "ar")):
             out.append(Item(f"{qid}:{lang}:off", q["question"].strip(), lang, "any", "offtopic",
                             split_of(article_of[qid]), corpus="off", article=article_of[qid]))
-    return out
+    return out + (short_items(ROOT, short) if short else [])
 
 
 def main_corpus(arcd: Path, xarcd: Path, work: Path) -> Path:
@@ -155,15 +160,21 @@ OFF_TOPIC = ("seeds", "tests/fixtures/parallel/en", "tests/fixtures/parallel/ar"
              "tests/fixtures/unrelated/ar")
 
 
-def assistants(arcd: Path, xarcd: Path, work: Path) -> dict[str, Assistant]:
-    main = Assistant.build([main_corpus(arcd, xarcd, work)], work / "index")
-    off = Assistant.build([ROOT / p for p in OFF_TOPIC], work / "index-off-2")
-    return {"main": main, "off": off}
+def assistant(corpus: str, arcd: Path, xarcd: Path, work: Path) -> Assistant:
+    """The index of ``corpus``: ``main`` (ARCD + xarcd's English paragraphs), ``off`` (the off-topic
+    corpus, also that of the short documents) or ``mixed`` (the test suite's mixed corpus)."""
+    from answer_short import mixed_corpus
+
+    if corpus == "main":
+        return Assistant.build([main_corpus(arcd, xarcd, work)], work / "index")
+    if corpus == "mixed":
+        return Assistant.build([mixed_corpus(ROOT, work)], work / "index-mixed")
+    return Assistant.build([ROOT / p for p in OFF_TOPIC], work / "index-off-2")
 
 
 def retrieve(assistant: Assistant, item: Item, vector: np.ndarray) -> Raw:
     """``item``'s top-K hybrid hits and their sentence cosines (``vector``: the question's)."""
-    langs = None if item.target == "any" else (item.target,)
+    langs = None if item.target == "any" or item.corpus == "mixed" else (item.target,)  # mixed: as the product
     snap = assistant.index.snapshot
     hits = search(snap, vector, tokenize(item.question), item.lang, SearchOptions(k=K, mode="hybrid", langs=langs))
     return Raw(item, hits, [np.asarray(snap.sentences_of(h.row) @ vector, np.float32) for h in hits])
@@ -188,9 +199,9 @@ def raw_records(chosen: list[Item], arcd: Path, xarcd: Path, work: Path, progres
     key = _key
     todo = [i for i in chosen if key(i) not in known]
     if todo:
-        by_corpus = assistants(arcd, xarcd, work)
+        by_corpus = {c: assistant(c, arcd, xarcd, work) for c in dict.fromkeys(i.corpus for i in todo)}
         texts = list(dict.fromkeys(i.question for i in todo))
-        vectors = dict(zip(texts, by_corpus["main"].embedder.embed_queries(texts)))
+        vectors = dict(zip(texts, next(iter(by_corpus.values())).embedder.embed_queries(texts)))
         progress(f"{len(texts)} questions embedded, {len(todo)} to search")
         for n, item in enumerate(todo, 1):
             known[key(item)] = retrieve(by_corpus[item.corpus], item, vectors[item.question])
@@ -203,8 +214,13 @@ def raw_records(chosen: list[Item], arcd: Path, xarcd: Path, work: Path, progres
 def labels(raw: Raw, candidates: list) -> list[bool]:
     """Which candidates hold the gold answer's offset (none for an unanswerable question)."""
     gold = raw.item.gold if raw.item.kind == "answerable" else None
-    return [bool(gold) and c.hit.chunk.doc_id == gold[0] and c.span.start <= gold[1] < c.span.end
+    return [bool(gold) and is_gold_document(c.hit.chunk, gold[0]) and c.span.start <= gold[1] < c.span.end
             for c in candidates]
+
+
+def is_gold_document(chunk: Any, key: str) -> bool:
+    """``key`` is a document id (SQuAD sets) or the end of a document's path (short documents)."""
+    return chunk.doc_id == key or "/" in key and Path(chunk.path).as_posix().endswith("/" + key)
 
 
 def contains_gold(texts: list[str], answers: tuple[str, ...]) -> bool:

@@ -2,8 +2,7 @@
 
 Per language pair, on answerable questions: answer-sentence accuracy (the first cited sentence holds
 the gold answer's offset) and "answer contains gold", for the learned ranker and the hand-set scorer
-side by side; abstention per kind (answerable, near-miss, off-topic) and pair, for both; the
-precision/recall curve of abstention on near-miss and off-topic questions as the threshold moves.
+side by side. Abstention is reported through the product by ``bench/abstain_report.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +11,12 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 from answer_data import Item, Raw, contains_gold
 
-from qa.answer.features import FEATURES, MIN_WORDS, Pool, pool, question_features
+from qa.answer.features import MIN_WORDS, Pool
 from qa.lexical import tokenize
 from qa.text import normalize
 
@@ -100,70 +98,7 @@ def answer_metrics(recs: list[Scored], logits: dict, margin: Callable[[Scored], 
     return out
 
 
-def learned_answers(question: str, lang: str, hits: list, cosines: list, model, shift: float = 0.0) -> bool:
-    """The learned abstention that branch ``answer-ranker`` tried in the product (not used there now:
-    it abstained on right cross-lingual answers over short documents): the passages split by
-    language, each part renumbered and scored alone, answering when a part's answerability
-    probability clears its threshold (``model.passes``)."""
-    verdicts = []
-    for same in (True, False):
-        part = [(h, c) for h, c in zip(hits, cosines) if (h.chunk.lang == lang) == same]
-        if not part:
-            continue
-        p = pool(question, question, lang, [replace(h, rank=n) for n, (h, _) in enumerate(part, 1)],
-                 [c for _, c in part])
-        if not p.candidates:
-            continue
-        logits = model.scores(p.matrix)
-        prob = float(model.answerability.probability(question_features(p, logits, np.argsort(-logits)))[0])
-        verdicts.append(model.passes(prob, float(p.matrix[:, FEATURES.index("cos")].max()), not same, shift))
-    return any(verdicts)
-
-
-def abstained(r: Scored, probs: dict, model, is_cross: Callable, shift: float = 0.0) -> bool:
-    q = r.raw.item
-    return not learned_answers(q.question, q.lang, r.raw.hits[:PASSAGES], r.raw.cosines[:PASSAGES], model, shift)
-
-
-def old_abstained(r: Scored) -> bool:
-    return r.old.evidence is None or r.old.evidence < OLD_THRESHOLD
-
-
-def abstention(recs: list[Scored], probs: dict, model, pair: Callable, is_cross: Callable) -> dict[str, dict]:
-    groups: dict[tuple[str, str], list[tuple[bool, bool]]] = defaultdict(list)
-    for r in recs:
-        p = pair(r) if r.raw.item.kind != "offtopic" else f"{r.raw.item.lang}->any"
-        row = (abstained(r, probs, model, is_cross), old_abstained(r))
-        groups[(r.raw.item.kind, p)].append(row)
-        groups[(r.raw.item.kind, "all")].append(row)
-    return {f"{kind} {p}": {"n": len(v), "new": float(np.mean([a for a, _ in v])),
-                            "old": float(np.mean([b for _, b in v]))}
-            for (kind, p), v in sorted(groups.items())}
-
-
-def pr_curve(recs: list[Scored], probs: dict, kind: str, offsets: np.ndarray, model,
-             is_cross: Callable) -> list[tuple[float, float, float, float]]:
-    """(threshold shift, abstention precision, recall on ``kind``, share of answerable abstained) as
-    both thresholds move by the same shift: precision counts ``kind`` against answerable questions."""
-    out = []
-    for shift in offsets:
-        said = neg = should = answerable = wrong = 0
-        for r in recs:
-            if r.raw.item.kind not in (kind, "answerable"):
-                continue
-            is_neg = r.raw.item.kind == kind
-            a = abstained(r, probs, model, is_cross, shift)
-            said += a
-            neg += a and is_neg
-            should += is_neg
-            answerable += not is_neg
-            wrong += a and not is_neg
-        out.append((round(float(shift), 2), neg / said if said else 1.0, neg / should if should else 0.0,
-                    wrong / answerable if answerable else 0.0))
-    return out
-
-
-def render(by: dict[str, list[Scored]], logits: dict, probs: dict, model, chosen: Chooser, pair: Callable,
+def render(by: dict[str, list[Scored]], logits: dict, model, chosen: Chooser, pair: Callable,
            is_cross: Callable) -> str:
     test = by["test"]
     lines = [f"thresholds {json.dumps(model.thresholds)} (answerability probability), margins "
@@ -173,14 +108,4 @@ def render(by: dict[str, list[Scored]], logits: dict, probs: dict, model, chosen
     for p, v in answer_metrics(test, logits, lambda r: model.margin(is_cross(r)), chosen, pair).items():
         lines.append(f"| {p} | {v['n']} | {v['in_pool']:.3f} | {v['old_acc']:.3f} | {v['new_acc']:.3f} | "
                      f"{v['old_contains']:.3f} | {v['new_contains']:.3f} | {v['sentences']:.2f} |")
-    lines += ["", "| test: kind and pair | n | abstained: before (0.84) | learned |", "|---|---|---|---|"]
-    for key, v in abstention(test, probs, model, pair, is_cross).items():
-        lines.append(f"| {key} | {v['n']} | {v['old']:.3f} | {v['new']:.3f} |")
-    lines += ["", "Moving both thresholds by a shift (0 = shipped):", "",
-              "| shift | answerable abstained | near-miss: precision | recall | off-topic: precision | recall |",
-              "|---|---|---|---|---|---|"]
-    shifts = np.round(np.arange(-0.3, 0.31, 0.05), 2)
-    for (s, p1, r1, w), (_, p2, r2, _) in zip(pr_curve(test, probs, "nearmiss", shifts, model, is_cross),
-                                              pr_curve(test, probs, "offtopic", shifts, model, is_cross)):
-        lines.append(f"| {s:+.2f} | {w:.3f} | {p1:.3f} | {r1:.3f} | {p2:.3f} | {r2:.3f} |")
     return "\n".join(lines)

@@ -3,34 +3,40 @@
     pip install -e '.[train]'
     nice -n 10 python bench/train_answer.py /path/to/arcd.json --work /tmp/answer-work \
         [--xarcd bench/data/xarcd] [--nearmiss bench/data/nearmiss] [--arcd-en bench/data/arcd_en] \
-        [--out qa/answer/models/e5-small.json] [--report docs/eval/answer-model.md]
+        [--short bench/data/short] [--out qa/answer/models/e5-small.json] [--report docs/eval/answer-model.md]
 
 Builds (or reuses, in ``--work``) the index of ARCD + xarcd's English paragraphs and a small
 off-topic index, retrieves every question once (``bench/answer_data.py``, cached), computes the
 features, then fits with scikit-learn: the ranker, a logistic regression on pairs of candidates of
 one answerable training question (the sentence holding the gold answer's offset minus another);
-answerability, a logistic regression on one row per training question (answerable vs near-miss and
-off-topic) fed with ranker scores cross-fitted over article folds, so that it sees scores like those
-of unseen questions. Training rows are weighted so that every language pair counts as much with
-its answerable as with its unanswerable questions, and so that typed questions (who / when / how
-many) weigh the same share of each class: the near-miss sets ask mostly for such details, and a
-model must not learn "a 'how many' question is unanswerable". On the validation split it picks the
-margin for runner-up sentences and the abstention thresholds (within a language and across: the
-highest that abstains on at most ``--max-abstain`` of that group's answerable questions); the test
-split, never trained or tuned on, gives the report (``answer_report``).
+answerability, a logistic regression on the rows the product computes (``qa.answer.answerability``):
+one per language of a question's top passages (renumbered from rank 1), positive when the question
+is answerable and the passages are in its gold document's language, fed with ranker scores
+cross-fitted over article folds, so that it sees scores like those of unseen questions. The rankers
+are fitted without the short documents' questions (``bench/answer_short.py``), which train
+answerability only. Rows are weighted so that each language group counts as much with its positive
+as with its negative rows, and so that typed questions (who / when / how many) weigh the same share
+of each class: the near-miss sets ask mostly for such details, and a model must not learn "a 'how
+many' question is unanswerable". On the validation split it picks the margin for runner-up
+sentences and the abstention thresholds (within a language and across: the highest that vetoes at
+most ``--max-abstain`` of that group's answerable questions that the evidence answers); the test
+split, never trained or tuned on, gives the ranker report (``answer_report``);
+``bench/abstain_report.py`` reports abstention through the product.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_data import ROOT, Raw, bucket, data_arguments, items, labels, raw_records  # noqa: E402
-from answer_report import Scored, old_evidence, render  # noqa: E402
+from answer_report import OLD_THRESHOLD, Scored, old_evidence, render  # noqa: E402
 
 from qa.answer.features import FEATURES, QUESTION_FEATURES, pool, question_features  # noqa: E402
 from qa.answer.model import AnswerModel, Linear, group  # noqa: E402
@@ -81,18 +87,48 @@ def logits_of(rankers: dict[str, Linear], r: Scored) -> np.ndarray:
     return AnswerModel(rankers, None, {}, {}, {}).scores(r.pool.matrix)
 
 
-def cross_fitted(train: list[Scored], folds: int = 5, c: float = 1.0) -> dict[int, np.ndarray]:
-    """Ranker scores of every training record from rankers fitted without its fold."""
+def is_short(r: Scored) -> bool:
+    return r.raw.item.qid.startswith(("short:", "mixed:"))
+
+
+def fold_rankers(train: list[Scored], folds: int = 5, c: float = 1.0) -> dict[int, dict[str, Linear]]:
+    """For every training record, rankers fitted without its fold (cross-fitting)."""
     fold = {id(r): bucket(r.raw.item.article + "fold", folds) for r in train}
-    out = {}
-    for f in range(folds):
-        rankers = fit_rankers([r for r in train if fold[id(r)] != f], c)
-        out.update({id(r): logits_of(rankers, r) for r in train if fold[id(r)] == f})
+    fitted = [fit_rankers([r for r in train if fold[id(r)] != f and not is_short(r)], c) for f in range(folds)]
+    return {id(r): fitted[fold[id(r)]] for r in train}
+
+
+def cross_fitted(train: list[Scored], by_record: dict[int, dict[str, Linear]]) -> dict[int, np.ndarray]:
+    """Ranker scores of every training record from its cross-fitted rankers."""
+    return {id(r): logits_of(by_record[id(r)], r) for r in train}
+
+
+class Row(NamedTuple):
+    """One answerability row: the passages of one language of a question's top passages."""
+
+    same: bool  # in the question's language
+    x: np.ndarray
+    positive: bool
+
+
+def group_rows(r: Scored, rankers: dict[str, Linear]) -> list[Row]:
+    """The rows the product would compute (``answerability.probability``), per language of the top
+    ``PASSAGES`` passages, ranked by ``rankers``."""
+    q = r.raw.item
+    out = []
+    hits, cosines = r.raw.hits[:PASSAGES], r.raw.cosines[:PASSAGES]
+    for same in (True, False):
+        part = [(h, c) for h, c in zip(hits, cosines) if (h.chunk.lang == q.lang) == same]
+        if not part:
+            continue
+        lang = part[0][0].chunk.lang
+        p = pool(q.question, q.question, q.lang, [replace(h, rank=n) for n, (h, _) in enumerate(part, 1)],
+                 [c for _, c in part])
+        if p.candidates:
+            logits = logits_of(rankers, Scored(r.raw, p, [], r.old))
+            out.append(Row(same, question_features(p, logits, np.argsort(-logits, kind="stable")),
+                           q.kind == "answerable" and lang == q.target))
     return out
-
-
-def q_row(r: Scored, logits: np.ndarray) -> np.ndarray:
-    return question_features(r.pool, logits, np.argsort(-logits, kind="stable"))
 
 
 def pair(r: Scored) -> str:
@@ -107,34 +143,47 @@ def is_cross(r: Scored) -> bool:
     return best != r.raw.item.lang
 
 
-def training_weights(train: list[Scored]) -> np.ndarray:
-    """Equal weight per (same/cross, answerable or not) group, and within each class typed and
-    untyped questions weigh the same."""
-    groups = [(is_cross(r), r.raw.item.kind == "answerable", r.pool.asked != "other") for r in train]
+def training_weights(rows: list[tuple[Row, bool]]) -> np.ndarray:
+    """Equal weight per (same/cross language, positive or not) group, and within each class typed and
+    untyped questions (``(row, typed)``) weigh the same."""
+    groups = [(row.same, row.positive, typed) for row, typed in rows]
     sizes = {g: groups.count(g) for g in set(groups)}
     return np.array([1.0 / sizes[g] for g in groups]) * len(groups) / len(sizes)
 
 
-def fit_answerability(train: list[Scored], logits: dict[int, np.ndarray], c: float = 1.0) -> Linear:
+def fit_answerability(rows: list[tuple[Row, bool]], c: float = 1.0) -> Linear:
     from sklearn.linear_model import LogisticRegression
 
-    x = np.vstack([q_row(r, logits[id(r)]) for r in train])
-    y = np.array([r.raw.item.kind == "answerable" for r in train], int)
+    x = np.vstack([row.x for row, _ in rows])
+    y = np.array([row.positive for row, _ in rows], int)
     mean, scale = _standardise(x)
-    lr = LogisticRegression(C=c, max_iter=3000)
-    lr.fit((x - mean) / scale, y, sample_weight=training_weights(train))
+    lr = LogisticRegression(C=c, max_iter=5000)
+    lr.fit((x - mean) / scale, y, sample_weight=training_weights(rows))
     return Linear(QUESTION_FEATURES, mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
 
 
-def choose_threshold(val: list[Scored], probs: dict[int, float], max_abstain: float) -> float:
-    """The highest probability threshold that abstains on at most ``max_abstain`` of ``val``'s
-    answerable questions."""
-    answerable = np.array([probs[id(r)] for r in val if r.raw.item.kind == "answerable"])
+def choose_threshold(probs: list[float], max_abstain: float) -> float:
+    """The highest probability threshold that vetoes at most ``max_abstain`` of ``probs`` (those of
+    validation questions that are answerable and that the evidence answers)."""
+    answerable = np.asarray(probs)
     best = 0.0
     for t in np.arange(0.01, 0.99, 0.005):
         if len(answerable) and np.mean(answerable < t) <= max_abstain:
             best = float(t)
     return round(best, 3)
+
+
+def veto_probabilities(val: list[Scored], answerability: Linear, rankers: dict[str, Linear], same: bool) -> list[float]:
+    """The answerability of the gold language's passages of answerable ``val`` questions (of one
+    group) that the evidence answers: what the threshold may veto."""
+    out = []
+    for r in val:
+        if r.raw.item.kind != "answerable" or (r.raw.item.target == r.raw.item.lang) != same:
+            continue
+        if r.old.evidence is None or r.old.evidence < OLD_THRESHOLD:
+            continue
+        out += [float(answerability.probability(row.x)[0]) for row in group_rows(r, rankers) if row.positive]
+    return out
 
 
 def chosen(logits: np.ndarray, margin: float, k: int = 3) -> list[int]:
@@ -164,39 +213,39 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "qa/answer/models/e5-small.json")
     parser.add_argument("--report", type=Path)
     parser.add_argument("--max-abstain", type=float, default=0.08)
-    parser.add_argument("--cross-cosine", type=float, default=-1.0,
-                        help="across languages a best-sentence cosine this high answers whatever the probability "
-                             "(tried 0.77, the hand-set scorer's bar; off by default: it answers cross-lingual "
-                             "near misses)")
     parser.add_argument("--max-abstain-cross", type=float, default=None,
                         help="the same across languages (default: --max-abstain)")
     parser.add_argument("--passages", type=int, default=PASSAGES, help="passages per training pool")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation of both regressions")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    raws = raw_records(items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en), args.arcd, args.xarcd, args.work)
+    chosen_items = items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en, args.short)
+    raws = raw_records(chosen_items, args.arcd, args.xarcd, args.work)
     recs = [scored(r, args.passages) for r in raws]
     by = {s: [r for r in recs if r.raw.item.split == s] for s in ("train", "val", "test")}
-    rankers = fit_rankers(by["train"], args.c)
-    logits = cross_fitted(by["train"], c=args.c)
-    logits.update({id(r): logits_of(rankers, r) for r in by["val"] + by["test"]})
-    margins = {group(cross): pick_margin([r for r in by["val"] if is_cross(r) == cross], logits)
+    rank_by = {s: [r for r in v if not is_short(r)] for s, v in by.items()}  # the rankers' data, as before
+    rankers = fit_rankers(rank_by["train"], args.c)
+    folds = fold_rankers(by["train"], c=args.c)
+    logits = cross_fitted(rank_by["train"], folds)
+    logits.update({id(r): logits_of(rankers, r) for r in rank_by["val"] + rank_by["test"]})
+    margins = {group(cross): pick_margin([r for r in rank_by["val"] if is_cross(r) == cross], logits)
                for cross in (False, True)}
-    answerability = fit_answerability(by["train"], logits, args.c)
-    probs = {id(r): float(answerability.probability(q_row(r, logits[id(r)]))[0]) for r in recs}
+    rows = [(row, r.pool.asked != "other") for r in by["train"] for row in group_rows(r, folds[id(r)])]
+    answerability = fit_answerability(rows, args.c)
     cross_max = args.max_abstain if args.max_abstain_cross is None else args.max_abstain_cross
-    thresholds = {group(cross): choose_threshold([r for r in by["val"] if is_cross(r) == cross], probs,
-                                                 cross_max if cross else args.max_abstain) for cross in (False, True)}
+    thresholds = {group(not same): choose_threshold(veto_probabilities(by["val"], answerability, rankers, same),
+                                                    args.max_abstain if same else cross_max)
+                  for same in (True, False)}
     counts = {s: {k: sum(r.raw.item.kind == k for r in v) for k in ("answerable", "nearmiss", "offtopic")}
               for s, v in by.items()}
-    meta = {"trained_on": "ARCD + xarcd + bench/data/arcd_en + bench/data/nearmiss; split by ARCD article hash",
+    meta = {"trained_on": "ARCD + xarcd + bench/data/arcd_en + bench/data/nearmiss (rankers and answerability) + "
+                          "bench/data/short (answerability); split by ARCD article / short topic hash",
             "counts": counts, "margin_grid": list(MARGINS), "max_abstain_on_val": args.max_abstain,
-            "max_abstain_cross_on_val": cross_max, "cross_cosine": args.cross_cosine, "c": args.c,
-            "passages": args.passages}
+            "max_abstain_cross_on_val": cross_max, "c": args.c, "passages": args.passages}
     model = AnswerModel(rankers, answerability, thresholds, margins, meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n", "utf-8")
-    report = render(by, logits, probs, model, chosen, pair, is_cross)
+    report = render(rank_by, logits, model, chosen, pair, is_cross)
     print(report)
     if args.report:
         args.report.write_text(report + "\n", "utf-8")

@@ -5,20 +5,22 @@ ingest time (no embedding at question time): cosine, plus a bonus for stemmed wo
 a fixed shift for a sentence in the other language, minus a penalty when a "how many / when"
 question meets a sentence without a number. That evidence decides whether to answer: below the
 embedder's calibrated threshold the answer abstains, in the question's language, and still lists
-the closest passages. When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
+the closest passages; above it, the learned answerability (``answerability.ABSTENTIONS``,
+``AnswerSettings.abstention``) may still veto the passages in the question's language (a near miss).
+When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
 default the learned one of ``model``) chooses and orders one to three candidate sentences of the
 best one's language (from the top ``rank_passages``: 5, as it was trained), each followed by
 ``[n]`` (a number, date or name that ``span`` locates without guessing is marked inside its
 sentence). ``answer`` is the one entry point (the Assistant's extractive path, the generators'
 fallback and gate); a question with nothing to look for gets a request for a question.
-Out of scope: generating or translating text (no language model); a learned abstention (fitted
-and reported by ``bench/train_answer.py``, not used: see docs/eval/answer-rank-only.md).
+Out of scope: generating or translating text (no language model).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -26,7 +28,7 @@ import numpy as np
 from ..lexical import tokenize
 from ..records import Answer, Citation, Hit, Span
 from ..text import normalize
-from . import cues, ranking
+from . import answerability, cues, ranking
 from .span import locate as locate_short_answer
 
 MESSAGES = {
@@ -64,6 +66,8 @@ class AnswerSettings(NamedTuple):
     threshold: float | None = None
     ranker: str = "learned"  # a name in ranking.RANKERS: what orders the sentences of an answer
     rank_passages: int | None = 5  # the passages it chooses among (None: the evidence's ``passages``)
+    abstention: str = "learned"  # a name in answerability.ABSTENTIONS: "evidence" is the bar alone
+    answerability_threshold: float | None = None  # None: the shipped model's
 
 
 def calibration_for(embedder: str, settings: AnswerSettings) -> Calibration:
@@ -203,6 +207,8 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
                       citations=(), passages=())
     if settings.ranker not in ranking.RANKERS:
         raise ValueError(f"unknown answer ranker {settings.ranker!r}: use one of {sorted(ranking.RANKERS)}")
+    if settings.abstention not in answerability.ABSTENTIONS:
+        raise ValueError(f"unknown abstention {settings.abstention!r}: use one of {sorted(answerability.ABSTENTIONS)}")
     calibration = calibration_for(embedder, settings)
     n, k = settings.passages, max(settings.passages, settings.rank_passages or settings.passages)
     top = hits[:k]
@@ -210,7 +216,15 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
     ranked = score(top[:n], cosines[:n], question, context, lang, calibration, settings)
     if abstains(ranked, calibration.threshold):  # the evidence alone decides; compose says so
         return compose(question, lang, hits, ranked, calibration.threshold, settings)
-    pool = ranked if k == n else score(top, cosines, question, context, lang, calibration, settings)
+    verdict = answerability.ABSTENTIONS[settings.abstention](answerability.Request(
+        question, context, lang, top, cosines, embedder, settings.answerability_threshold))
+    allowed = [c for c in ranked if c.hit.chunk.lang not in verdict.vetoed]
+    if abstains(allowed, calibration.threshold):  # a near miss, and no other language clears the bar
+        return replace(compose(question, lang, hits, [], calibration.threshold, settings),
+                       evidence=round(ranked[0].evidence, 4))
+    ranked = allowed
+    pool = ranked if k == n else [c for c in score(top, cosines, question, context, lang, calibration, settings)
+                                  if c.hit.chunk.lang not in verdict.vetoed]
     chosen = ranking.RANKERS[settings.ranker](ranking.Request(question, context, lang, top, cosines, ranked, pool,
                                                               settings.margin, settings.max_sentences, embedder))
     return compose(question, lang, hits, ranked, calibration.threshold, settings, chosen)

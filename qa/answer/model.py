@@ -6,9 +6,10 @@ for sentences in the question's language, one for the other language, where no w
 cosines run ~0.07 lower) and answerability (``QUESTION_FEATURES`` → the probability that the
 passages answer the question), each with the standardisation it was fitted with, plus the
 abstention thresholds and the margins within which runner-up sentences join the answer (within a
-language and across), all chosen on held-out data. The product reads the rankers and margins only (``ranking.learned``);
-the answerability part is fitted and reported by the training script but does not decide
-abstention (it abstained on right cross-lingual answers over short documents: docs/eval/answer-rank-only.md).
+language and across), all chosen on validation data. The rankers and margins order the cited
+sentences (``ranking.learned``); answerability with the ``same`` threshold vetoes an answer from the
+question's own language (``answerability``; the ``cross`` threshold is fitted and reported only:
+across languages it abstained on right answers over short documents, docs/eval/answerability.md).
 Inference needs nothing but numpy: the
 training library (scikit-learn, the ``train`` extra) is not a runtime need. An embedder without
 its own file uses e5-small's (cosine scales differ: retrain for a new one).
@@ -26,7 +27,7 @@ import numpy as np
 
 from .features import FEATURES, QUESTION_FEATURES
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: answerability features without the pool's size and spread
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT = "e5-small"
 
@@ -84,16 +85,6 @@ class AnswerModel(NamedTuple):
 
     def threshold(self, cross_lingual: bool) -> float:
         return self.thresholds[group(cross_lingual)]
-
-    def passes(self, probability: float, best_cosine: float, cross_lingual: bool, shift: float = 0.0) -> bool:
-        """Whether the evidence answers: the answerability probability clears its threshold or, across
-        languages only, the best sentence's cosine clears ``cross_cosine`` (the hand-set scorer's
-        calibrated bar: on short documents unlike ARCD's paragraphs a right cross-lingual answer
-        gets a low probability; no word is shared to tell it from a near miss)."""
-        if probability >= self.threshold(cross_lingual) + shift:
-            return True
-        floor = self.meta.get("cross_cosine")
-        return cross_lingual and floor is not None and floor >= 0 and best_cosine >= floor
 
     def margin(self, cross_lingual: bool) -> float:
         return self.margins[group(cross_lingual)]

@@ -1,0 +1,76 @@
+"""Whether the passages answer the question, beyond the evidence's bar (``ABSTENTIONS``).
+
+The evidence (``extractive.score``: the best sentence's cosine + shifts over the top passages, against
+the embedder's calibrated threshold) decides first, as it always did: below the bar the answer
+abstains. ``evidence`` stops there. ``learned`` then asks the shipped answerability model (``model``:
+a logistic regression on ``features.question_features``, fitted by ``bench/train_answer.py``) about
+the passages in the question's own language, scored as in training (renumbered from rank 1, ranked
+by the learned ranker): below its threshold they may not answer. That is a near miss (on the
+topic, without the detail asked: "who owns the bakery?" of a note on its opening hours), and the
+answer then comes from passages in another language if their evidence clears the bar, or abstains.
+Passages in another language are never vetoed: no word is shared there, and right cross-lingual
+answers over short documents score like near misses (docs/eval/answerability.md).
+Out of scope: reading the passage (span extraction, entailment): the model sees lexical and
+embedding features only, so many near misses still pass (measured in docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from ..records import Hit
+from .features import pool, question_features
+from .model import load
+
+
+class Request(NamedTuple):
+    """The question, the passages the answer may come from with their sentence cosines, the embedder,
+    and the probability threshold (None: the shipped model's)."""
+
+    question: str
+    context: str
+    lang: str
+    hits: list[Hit]
+    cosines: list[np.ndarray]
+    embedder: str
+    threshold: float | None = None
+
+
+class Verdict(NamedTuple):
+    """Languages whose passages may not answer, and the answerability probability of the passages in
+    the question's language (None when not computed: no such passage, or no model asked)."""
+
+    vetoed: frozenset[str]
+    probability: float | None = None
+
+
+def probability(r: Request) -> float | None:
+    """The probability that the passages in ``r.lang`` answer, or None when none has a candidate."""
+    part = [(h, c) for h, c in zip(r.hits, r.cosines) if h.chunk.lang == r.lang]
+    p = pool(r.question, r.context, r.lang, [replace(h, rank=n) for n, (h, _) in enumerate(part, 1)],
+             [c for _, c in part])
+    if not p.candidates:
+        return None
+    model = load(r.embedder)
+    logits = model.scores(p.matrix)
+    row = question_features(p, logits, np.argsort(-logits, kind="stable"))
+    return float(model.answerability.probability(row)[0])
+
+
+def evidence(r: Request) -> Verdict:
+    """The evidence's bar alone: nothing vetoed."""
+    return Verdict(frozenset())
+
+
+def learned(r: Request) -> Verdict:
+    """The question's language vetoed when its passages' answerability is below the threshold."""
+    prob = probability(r)
+    threshold = r.threshold if r.threshold is not None else load(r.embedder).threshold(False)
+    return Verdict(frozenset({r.lang}) if prob is not None and prob < threshold else frozenset(), prob)
+
+
+ABSTENTIONS: dict[str, Callable[[Request], Verdict]] = {"evidence": evidence, "learned": learned}

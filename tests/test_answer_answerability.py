@@ -1,0 +1,73 @@
+"""Whether the passages answer (qa/answer/answerability.py): the learned veto of the passages in the
+question's own language, on top of the evidence's bar."""
+
+import numpy as np
+import pytest
+
+from qa import AnswerSettings, Assistant
+from qa.answer import answer
+from qa.answer.answerability import ABSTENTIONS, Request, probability
+from qa.records import Chunk, Hit
+from qa.text import sentence_spans
+
+# On the seed article's topic, asking for a detail it does not give: today's evidence answers them
+# with a cited sentence that does not say (the budget: the participants sentence); the veto abstains.
+NEAR_MISS = ["كم بلغت ميزانية المنتدى؟", "من ألقى الكلمة الافتتاحية في المنتدى؟"]
+ANSWERABLE = ["How many participants attended the forum?", "كم عدد المشاركين في المنتدى؟", "ما هو شعار المنتدى؟",
+              "Who organised the forum?", "How many countries took part in the forum?"]
+
+
+@pytest.mark.parametrize("question", NEAR_MISS)
+def test_seed_near_misses_abstain_where_the_evidence_alone_answers(seed_assistant, question):
+    today = Assistant(seed_assistant.index, AnswerSettings(abstention="evidence")).ask(question)
+    assert not today.abstained and today.citations  # the cited wrong answer the veto exists for
+    vetoed = seed_assistant.ask(question)
+    assert vetoed.abstained and not vetoed.citations and vetoed.text == "لم أجد الإجابة في الوثائق."
+    assert vetoed.passages and vetoed.evidence == today.evidence  # the closest passages, the same evidence
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_seed_answers_are_not_vetoed(seed_assistant, question):
+    assert not seed_assistant.ask(question).abstained
+
+
+TEXT = "The bridge is 850 meters long and wide. It opened in 2001 after four years. Its deck is painted red."
+
+
+def _hit(rank: int, lang: str, doc: str) -> Hit:
+    chunk = Chunk(id=f"c{rank}", doc_id=doc, path=f"/{doc}.txt", title=doc, lang=lang, text=TEXT, start=0,
+                  end=len(TEXT), sentences=tuple(sentence_spans(TEXT)))
+    return Hit(rank=rank, score=1.0 / rank, chunk=chunk, dense=0.9, row=rank - 1)
+
+
+HITS = [_hit(1, "en", "en-doc"), _hit(2, "ar", "ar-doc")]
+COS = {"en-doc": [0.9, 0.6, 0.5], "ar-doc": [0.8, 0.5, 0.5]}  # both clear the bar (0.84; Arabic: + 0.07)
+QUESTION = "How long is the bridge?"
+
+
+def _ask(threshold: float | None, abstention: str = "learned", hits: list[Hit] = HITS):
+    vectors = {h.chunk.doc_id: np.array([[c] for c in COS[h.chunk.doc_id]]) for h in hits}
+    settings = AnswerSettings(abstention=abstention, answerability_threshold=threshold)
+    return answer(QUESTION, "en", hits, np.ones(1), QUESTION, lambda h: vectors[h.chunk.doc_id], settings)
+
+
+def test_a_vetoed_language_gives_way_to_the_other_one_when_it_clears_the_bar():
+    assert {c.doc_id for c in _ask(0.0).citations} == {"en-doc"}  # a threshold of 0 vetoes nothing
+    vetoed = _ask(2.0)  # above any probability: the English passage may not answer
+    assert not vetoed.abstained and {c.doc_id for c in vetoed.citations} == {"ar-doc"} and vetoed.cross_lingual
+    alone = _ask(2.0, hits=HITS[:1])  # nothing else to answer from
+    assert alone.abstained and alone.evidence == round(0.9 + 0.05 * 1.0, 4)
+
+
+def test_evidence_alone_vetoes_nothing_and_the_probability_is_one():
+    assert not _ask(2.0, abstention="evidence").abstained
+    r = Request(QUESTION, QUESTION, "en", HITS, [np.array(COS[h.chunk.doc_id]) for h in HITS], "e5-small")
+    assert ABSTENTIONS["evidence"](r).vetoed == frozenset()
+    p = probability(r)
+    assert p is not None and 0.0 < p < 1.0 and ABSTENTIONS["learned"](r).probability == p
+    assert probability(r._replace(lang="fr")) is None  # no passage in the question's language
+
+
+def test_an_unknown_abstention_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown abstention 'reader'.*evidence.*learned"):
+        _ask(None, abstention="reader")
