@@ -36,8 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_data import ROOT, Raw, bucket, data_arguments, items, labels, raw_records  # noqa: E402
-from answer_report import OLD_THRESHOLD, Scored, old_evidence, render  # noqa: E402
+from answer_report import Scored, old_evidence, render  # noqa: E402
 
+from qa.answer import AnswerSettings, answer  # noqa: E402
 from qa.answer.features import FEATURES, QUESTION_FEATURES, pool, question_features  # noqa: E402
 from qa.answer.model import AnswerModel, Linear, group  # noqa: E402
 
@@ -173,6 +174,14 @@ def choose_threshold(probs: list[float], max_abstain: float) -> float:
     return round(best, 3)
 
 
+def evidence_abstains(raw: Raw) -> bool:
+    """Whether the product's evidence alone (``AnswerSettings(abstention="evidence")``) abstains."""
+    by_hit = {id(h): c.reshape(-1, 1).astype(np.float64) for h, c in zip(raw.hits, raw.cosines)}
+    q = raw.item
+    return answer(q.question, q.lang, raw.hits, np.ones(1), q.question, lambda h: by_hit[id(h)],
+                  AnswerSettings(abstention="evidence")).abstained
+
+
 def veto_probabilities(val: list[Scored], answerability: Linear, rankers: dict[str, Linear], same: bool) -> list[float]:
     """The answerability of the gold language's passages of answerable ``val`` questions (of one
     group) that the evidence answers: what the threshold may veto."""
@@ -180,7 +189,7 @@ def veto_probabilities(val: list[Scored], answerability: Linear, rankers: dict[s
     for r in val:
         if r.raw.item.kind != "answerable" or (r.raw.item.target == r.raw.item.lang) != same:
             continue
-        if r.old.evidence is None or r.old.evidence < OLD_THRESHOLD:
+        if evidence_abstains(r.raw):
             continue
         out += [float(answerability.probability(row.x)[0]) for row in group_rows(r, rankers) if row.positive]
     return out
@@ -212,7 +221,7 @@ def main() -> None:
     parser = data_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "qa/answer/models/e5-small.json")
     parser.add_argument("--report", type=Path)
-    parser.add_argument("--max-abstain", type=float, default=0.08)
+    parser.add_argument("--max-abstain", type=float, default=0.07)
     parser.add_argument("--max-abstain-cross", type=float, default=None,
                         help="the same across languages (default: --max-abstain)")
     parser.add_argument("--passages", type=int, default=PASSAGES, help="passages per training pool")

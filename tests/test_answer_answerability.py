@@ -71,3 +71,21 @@ def test_evidence_alone_vetoes_nothing_and_the_probability_is_one():
 def test_an_unknown_abstention_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown abstention 'reader'.*evidence.*learned"):
         _ask(None, abstention="reader")
+
+
+def test_a_sentence_shared_by_chunks_of_two_languages_is_scored_once_after_a_veto():
+    # One long document detected as English in one chunk and Arabic in the next, the chunks sharing a
+    # sentence: once the English chunk is vetoed, the shared sentence is the Arabic chunk's candidate.
+    spans = sentence_spans(TEXT)
+    cut = spans[1].end
+    english = Chunk(id="c1", doc_id="doc", path="/doc.txt", title="doc", lang="en", text=TEXT[:cut], start=0,
+                    end=cut, sentences=tuple(spans[:2]))
+    arabic = Chunk(id="c2", doc_id="doc", path="/doc.txt", title="doc", lang="ar", text=TEXT[spans[1].start:],
+                   start=spans[1].start, end=len(TEXT), sentences=tuple(spans[1:]))
+    hits = [Hit(rank=1, score=1.0, chunk=english, dense=0.9, row=0),
+            Hit(rank=2, score=0.5, chunk=arabic, dense=0.9, row=1)]
+    vectors = {"c1": np.array([[0.9], [0.86]]), "c2": np.array([[0.86], [0.5]])}
+    settings = AnswerSettings(answerability_threshold=2.0)
+    a = answer(QUESTION, "en", hits, np.ones(1), QUESTION, lambda h: vectors[h.chunk.id], settings)
+    assert not a.abstained and [c.chunk_id for c in a.citations][:1] == ["c2"]
+    assert a.citations[0].start == spans[1].start

@@ -19,6 +19,8 @@ RIGHT = {
     "ما هو شعار المنتدى؟": "تحت شعار “الحفاظ على استقرار إفريقيا",
     "Who organised the forum?": ORGANISER,
     "من نظم المنتدى؟": ORGANISER,
+    # short: its answer is in the 4th passage (the evidence read 3 before and abstained)
+    "كم عدد المشاركين؟": "150 مشارك",
 }
 KNOWN_WRONG = {  # strict: the day it is right, this marker must go
     "من نظم المنتدى؟": "the learned ranker cites the slogan sentence ('الذي نظم هذه السنة تحت شعار': the exact "

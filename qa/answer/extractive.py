@@ -59,7 +59,7 @@ MIN_WORDS = 4
 
 class AnswerSettings(NamedTuple):
     max_sentences: int = 3
-    passages: int = 3
+    passages: int = 5  # the evidence's (3 before: "كم عدد المشاركين؟" has its answer in the 4th passage)
     margin: float = 0.02
     overlap_weight: float = 0.05
     type_penalty: float = 0.02
@@ -218,13 +218,15 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
         return compose(question, lang, hits, ranked, calibration.threshold, settings)
     verdict = answerability.ABSTENTIONS[settings.abstention](answerability.Request(
         question, context, lang, top, cosines, embedder, settings.answerability_threshold))
-    allowed = [c for c in ranked if c.hit.chunk.lang not in verdict.vetoed]
-    if abstains(allowed, calibration.threshold):  # a near miss, and no other language clears the bar
-        return replace(compose(question, lang, hits, [], calibration.threshold, settings),
-                       evidence=round(ranked[0].evidence, 4))
-    ranked = allowed
-    pool = ranked if k == n else [c for c in score(top, cosines, question, context, lang, calibration, settings)
-                                  if c.hit.chunk.lang not in verdict.vetoed]
+    if verdict.vetoed:  # the passages of the other languages, scored again (a sentence counts once)
+        evidence = round(ranked[0].evidence, 4)
+        n = sum(h.chunk.lang not in verdict.vetoed for h in top[:n])
+        kept = [i for i, h in enumerate(top) if h.chunk.lang not in verdict.vetoed]
+        top, cosines = [top[i] for i in kept], [cosines[i] for i in kept]
+        ranked = score(top[:n], cosines[:n], question, context, lang, calibration, settings)
+        if abstains(ranked, calibration.threshold):  # a near miss, and no other language clears the bar
+            return replace(compose(question, lang, hits, [], calibration.threshold, settings), evidence=evidence)
+    pool = ranked if len(top) == n else score(top, cosines, question, context, lang, calibration, settings)
     chosen = ranking.RANKERS[settings.ranker](ranking.Request(question, context, lang, top, cosines, ranked, pool,
                                                               settings.margin, settings.max_sentences, embedder))
     return compose(question, lang, hits, ranked, calibration.threshold, settings, chosen)
