@@ -12,7 +12,9 @@ Per size, on the synthetic corpus of ``bench/common.synthetic_additions`` (real 
 3. the removal of one 10-chunk document of the large segment (timed);
 4. the tiered merge those saves made due (the 10 small segments into one; timed);
 5. retrieval latency (``qa.retrieve.search`` with the real question vectors, interleaved question by
-   question) and dense recall@10 against exact search, on the snapshots after steps 1, 2, 3 and 4;
+   question) and dense recall@10 against exact search, on the snapshots after steps 1, 2, 3 and 4
+   (those of 3 and 4 also with their removed rows skipped by a FAISS id selector, as before
+   ``dense.OVERFETCH_DEAD``);
 6. with ``--before REV``: the same 10-chunk add and removal by the code at git revision REV (today's
    numbers), on its own index of the same corpus built by that revision, in a subprocess of this run.
 Timings are wall seconds on a shared machine: compare within a table, as ratios.
@@ -36,7 +38,7 @@ from common import ROOT, emit, header, hwm_mib, percentiles, real_vectors, reset
 from scale import AnonPeak, exact_top, recall  # noqa: E402
 
 from qa.chunk import ChunkSettings  # noqa: E402
-from qa.index import Index, merge  # noqa: E402
+from qa.index import Index, dense, merge  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
 from qa.retrieve import SearchOptions, search  # noqa: E402
 from qa.text import detect_language  # noqa: E402
@@ -70,6 +72,15 @@ def build(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
     return rows
 
 
+SELECTOR = " (id selector, as before)"  # the same snapshot, its dead rows skipped by a FAISS IDSelector
+OVERFETCH_DEAD = dense.OVERFETCH_DEAD
+
+
+def strategy(name: str) -> None:
+    """Dense search of the snapshot ``name`` as today (over-fetch a few dead rows) or as before."""
+    dense.OVERFETCH_DEAD = 0 if name.endswith(SELECTOR) else OVERFETCH_DEAD
+
+
 def latency(snaps: dict[str, object], real: dict, count: int) -> list[dict]:
     questions = [str(q) for q in real["questions"][:count]]
     vectors = real["question_vectors"][:count]
@@ -77,10 +88,12 @@ def latency(snaps: dict[str, object], real: dict, count: int) -> list[dict]:
     times: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     for name in names:  # warm-up: page in the maps, fill the per-snapshot caches
+        strategy(name)
         search(snaps[name], vectors[0], tokenize(questions[0]), "ar", SearchOptions())
     for i, (q, v) in enumerate(zip(questions, vectors)):
         tokens, lang = tokenize(q), detect_language(q)
         for name in names[i % len(names):] + names[: i % len(names)]:
+            strategy(name)
             c, t = time.process_time(), time.perf_counter()
             search(snaps[name], v, tokens, lang, SearchOptions())
             times[name].append((time.perf_counter() - t) * 1000)
@@ -155,14 +168,20 @@ def run_size(args, real: dict, n: int) -> None:
                   "chunks after": len(index.snapshot), "segments after": len(index.snapshot.segments),
                   "seconds": time.perf_counter() - t})
     snaps["after the merge"] = index.snapshot
+    for name in ("+10 small, 10 removed", "after the merge"):
+        snaps[name + SELECTOR] = snaps[name]
     if args.before:
         steps += before(args.before, args.arcd, args.work / f"before-{n}", n, args.batch)
     emit(f"\n### {n} chunks: saves\n\n" + table(steps), args.out)
     emit(f"\nRetrieval latency at {n} chunks ({args.questions} ARCD questions, vectors precomputed; "
          "interleaved):\n\n" + table(latency(snaps, real, args.questions)), args.out)
     queries = real["question_vectors"][: args.questions]
-    rows = [{"snapshot": name, "segments": len(s.segments), "dense recall@10 vs exact": dense_recall(s, queries)}
-            for name, s in snaps.items()]
+    rows = []
+    for name, s in snaps.items():
+        strategy(name)
+        rows.append({"snapshot": name, "segments": len(s.segments),
+                     "dense recall@10 vs exact": dense_recall(s, queries)})
+    strategy("")
     emit(f"\nDense recall@10 against exact search at {n} chunks:\n\n" + table(rows), args.out)
 
 

@@ -84,7 +84,7 @@ class Segment:
         self.bm25 = BM25.load(folder / "bm25")
         self.parts = parts if parts is not None else _load_parts(folder, self.vectors, self.langs, manifest["ann"])
         self.cache: dict[Any, Any] = {}
-        self._lock = threading.Lock()  # several questions may build the same cache entry at once
+        self._lock = threading.RLock()  # several questions may build the same cache entry at once
 
     @property
     def name(self) -> str:
@@ -108,20 +108,31 @@ class Segment:
         names, codes = np.unique(self.langs, return_inverse=True)
         return tuple(names.tolist()), codes.astype(np.int16)
 
+    def dead_ids(self, lang: str, alive: np.ndarray | None, key: bytes) -> np.ndarray:
+        """The ids in ``lang``'s FAISS index of rows a merge dropped or not ``alive`` (a mask over
+        this segment's rows; ``key`` names it). Kept for the last few deletion sets: consecutive
+        generations mostly share them."""
+        return self._by_deletions("dead", lang, key, lambda: self._dead(lang, alive))
+
     def exclusion(self, lang: str, alive: np.ndarray | None, key: bytes) -> Any:
-        """FAISS search parameters for ``lang``'s index that skip ids of dropped rows and of rows not
-        ``alive`` (a mask over this segment's rows; ``key`` names it), or None when nothing is skipped.
-        Kept for the last few deletion sets: consecutive generations mostly share them."""
+        """FAISS search parameters for ``lang``'s index that skip ``dead_ids``, or None when none."""
+        return self._by_deletions("exclusion", lang, key,
+                                  lambda: ann.excluding(self.parts[lang][0], self.dead_ids(lang, alive, key)))
+
+    def _dead(self, lang: str, alive: np.ndarray | None) -> np.ndarray:
+        id_rows = self.parts[lang][1]
+        dead = id_rows < 0
+        if alive is not None:
+            dead |= ~alive[np.maximum(id_rows, 0)]
+        return np.flatnonzero(dead)
+
+    def _by_deletions(self, what: str, lang: str, key: bytes, make: Any) -> Any:
         with self._lock:
-            cached = self.cache.setdefault(("exclusion", lang), {})
+            cached = self.cache.setdefault((what, lang), {})
             if key not in cached:
-                index, id_rows = self.parts[lang]
-                dead = id_rows < 0
-                if alive is not None:
-                    dead |= ~alive[np.maximum(id_rows, 0)]
                 while len(cached) >= 4:
                     cached.pop(next(iter(cached)))
-                cached[key] = ann.excluding(index, np.flatnonzero(dead))
+                cached[key] = make()
             return cached[key]
 
     def bytes_on_disk(self) -> int:

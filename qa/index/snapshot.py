@@ -5,7 +5,7 @@ skipped, so ``range(len(snapshot))`` is every live chunk), and only mean somethi
 snapshot. Per-row arrays (languages, documents) are built at open; vectors, sentence vectors and
 chunks are read from each segment's memory maps through ``Stacked`` views. BM25 scores all segments
 with the statistics of all live chunks (``lexical.Combined``); dense search asks every segment's FAISS
-index for the language and merges the lists. Segments already open in the previous snapshot are
+index for the language and merges the lists (``dense``). Segments already open in the previous snapshot are
 reused, so following a new generation costs what it added. Out of scope: writing (``generation``).
 """
 
@@ -20,11 +20,9 @@ import numpy as np
 
 from ..lexical import Combined
 from ..records import Chunk
-from . import ann, store
+from . import ann, dense, store
 from .segment import SEGMENTS, Segment, open_segment
-from .views import Stacked, StackedChunks, top
-
-SMALL_EXACT_ROWS = 20_000  # exact segments up to this size are searched together, in numpy
+from .views import Stacked, StackedChunks, sentence_bounds, sentence_picks, top
 
 
 def _vectors(seg: Segment) -> np.ndarray:
@@ -118,16 +116,7 @@ class Snapshot:
 
     def sentence_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's sentences: (first, end) in the snapshot's sentence numbering."""
-        where, local = self.locate(np.asarray(rows, np.int64))
-        if len(self.segments) == 1:
-            offsets = self.segments[0].sentence_offsets
-            return offsets[local], offsets[local + 1]
-        starts, ends = np.zeros(len(local), np.int64), np.zeros(len(local), np.int64)
-        for s in np.unique(where).tolist():
-            mask, offsets = where == s, self.segments[s].sentence_offsets
-            starts[mask] = offsets[local[mask]] + self.sentence_bases[s]
-            ends[mask] = offsets[local[mask] + 1] + self.sentence_bases[s]
-        return starts, ends
+        return sentence_bounds(self, rows)
 
     def sentences_of(self, row: int) -> np.ndarray:
         """Vectors of the sentences of chunk ``row``, in the order of ``Chunk.sentences``."""
@@ -138,20 +127,10 @@ class Snapshot:
     def dim(self) -> int:
         return int(self.manifest["dim"])
 
-    def sentence_picks(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sentence-vector indexes of ``rows``' sentences back to back, where each row with
-        sentences starts in that list, which rows have sentences)."""
-        a, b = self.sentence_bounds(rows)
-        lengths = b - a
-        ends = np.cumsum(lengths)
-        picks = np.arange(int(lengths.sum())) + np.repeat(a - (ends - lengths), lengths)
-        some = lengths > 0
-        return picks, (ends - lengths)[some], some
-
     def best_sentence(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Per row, the best cosine of one of its sentences with ``query`` (-2 for a chunk without
         sentences): one gather and one product for all rows."""
-        picks, starts, some = self.sentence_picks(rows)
+        picks, starts, some = sentence_picks(self, rows)
         best = np.full(len(some), -2.0)
         if len(picks):
             cos = np.asarray(self.sentence_vectors[picks], np.float32) @ np.asarray(query, np.float32)
@@ -198,59 +177,14 @@ class Snapshot:
 
     def dense_search(self, lang: str, query: np.ndarray, m: int,
                      doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Rows in ``lang`` and their cosines: the ``m`` best of every segment's FAISS index, removed
-        rows skipped, merged (exact when every index is: the best ``m`` of each hold the best ``m`` of
-        all); with a document filter, every allowed row, exactly (small sets, and HNSW misses under
-        filters)."""
-        if doc_ids is not None:
-            live = self.live_rows(lang)
-            found = live[np.isin(live, self.rows_of_documents(doc_ids))]
-            return found, np.asarray(self.vectors[found], np.float32) @ query
-        rows, scores = [], []
-        small_rows, small_vectors = self._small_exact(lang)
-        if len(small_rows):  # the small exact segments of recent adds, in one product
-            cos = small_vectors @ np.asarray(query, np.float32)
-            keep = np.argpartition(-cos, m)[:m] if len(cos) > m else np.arange(len(cos))
-            rows.append(small_rows[keep])
-            scores.append(cos[keep])
-        for s, seg in enumerate(self.segments):
-            if lang not in seg.parts or self._is_small_exact(seg):
-                continue
-            index, id_rows = seg.parts[lang]
-            params = seg.exclusion(lang, self._alive[s], self._deleted_keys[s])
-            found_scores, ids = ann.search(index, query[None, :], m, params)
-            keep = ids[0] >= 0
-            local, found_scores = id_rows[ids[0][keep]], found_scores[0][keep]
-            ok = local >= 0
-            local, found_scores = local[ok], found_scores[ok]
-            if self._row_of[s] is not None:
-                local = self._row_of[s][local]
-                ok = local >= 0
-                local, found_scores = local[ok], found_scores[ok]
-            rows.append(self.bases[s] + local)
-            scores.append(found_scores)
-        if len(rows) == 1:
-            return rows[0], scores[0]
-        rows_a = np.concatenate([np.zeros(0, np.int64), *rows])
-        scores_a = np.concatenate([np.zeros(0, np.float32), *scores])
-        order = np.lexsort((rows_a, -scores_a))[:m]
-        return rows_a[order], scores_a[order]
+        """Rows in ``lang`` and their cosines, best first (``dense.search``)."""
+        return dense.search(self, lang, query, m, doc_ids)
 
-    @staticmethod
-    def _is_small_exact(seg: Segment) -> bool:
-        return seg.kind == "flat" and seg.rows <= SMALL_EXACT_ROWS
-
-    def _small_exact(self, lang: str) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, vectors) in ``lang`` of every small exact segment, gathered once per snapshot: one
-        matrix product instead of a FAISS call per segment (~0.1 ms each) for the segments that adds
-        leave until a merge folds them."""
-        key = ("small-exact", lang)
-        if key not in self.cache:
-            rows = [self.bases[s] + np.flatnonzero(self.langs_of(np.arange(self.bases[s], self.bases[s + 1])) == lang)
-                    for s, seg in enumerate(self.segments) if self._is_small_exact(seg)]
-            found = np.concatenate([np.zeros(0, np.int64), *rows])
-            self.cache[key] = (found, np.asarray(self.vectors[found], np.float32).reshape(len(found), self.dim))
-        return self.cache[key]
+    def removals(self, s: int) -> tuple[np.ndarray | None, np.ndarray | None, bytes]:
+        """Segment ``s``'s removals: (each of its rows' place among the snapshot's rows, -1 when
+        removed; which of its rows are alive; a key naming its set of removed documents), the first
+        two None when nothing of it is removed."""
+        return self._row_of[s], self._alive[s], self._deleted_keys[s]
 
     def lexical_search(self, tokens: list[str], lang: str, m: int,
                        doc_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +208,7 @@ class Snapshot:
         if key not in self.cache:
             rows = self.live_rows(lang)
             sample = rows[np.linspace(0, len(rows) - 1, min(size, len(rows))).astype(int)] if len(rows) else rows
-            picks, starts, some = self.sentence_picks(sample)
+            picks, starts, some = sentence_picks(self, sample)
             self.cache[key] = (np.asarray(self.vectors[sample], np.float32),
                                np.asarray(self.sentence_vectors[picks], np.float32), starts, some)
         return self.cache[key]

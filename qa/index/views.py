@@ -1,4 +1,5 @@
-"""Views of a snapshot's segments as one list of rows: stacked arrays and chunks, and a top-m helper.
+"""Views of a snapshot's segments as one list of rows: stacked arrays and chunks, each row's sentences,
+and a top-m helper.
 
 Out of scope: which rows are live (``snapshot`` maps them to segments).
 """
@@ -27,6 +28,31 @@ def top(rows: np.ndarray, scores: np.ndarray, m: int) -> tuple[np.ndarray, np.nd
         rows, scores = rows[keep], scores[keep]
     order = np.argsort(-scores, kind="stable")[:m]
     return rows[order], scores[order]
+
+
+def sentence_bounds(snap: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's sentences: (first, end) in the snapshot's sentence numbering."""
+    where, local = snap.locate(np.asarray(rows, np.int64))
+    if len(snap.segments) == 1:
+        offsets = snap.segments[0].sentence_offsets
+        return offsets[local], offsets[local + 1]
+    starts, ends = np.zeros(len(local), np.int64), np.zeros(len(local), np.int64)
+    for s in np.unique(where).tolist():
+        mask, offsets = where == s, snap.segments[s].sentence_offsets
+        starts[mask] = offsets[local[mask]] + snap.sentence_bases[s]
+        ends[mask] = offsets[local[mask] + 1] + snap.sentence_bases[s]
+    return starts, ends
+
+
+def sentence_picks(snap: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sentence-vector indexes of ``rows``' sentences back to back, where each row with sentences
+    starts in that list, which rows have sentences)."""
+    a, b = sentence_bounds(snap, rows)
+    lengths = b - a
+    ends = np.cumsum(lengths)
+    picks = np.arange(int(lengths.sum())) + np.repeat(a - (ends - lengths), lengths)
+    some = lengths > 0
+    return picks, (ends - lengths)[some], some
 
 
 class Stacked:
