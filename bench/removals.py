@@ -30,6 +30,11 @@ PARTS = {"search": lambda s, v, t, lang: search(s, v, t, lang, SearchOptions()),
          "BM25 part": lambda s, v, t, lang: s.lexical_search(t, lang, SearchOptions().candidates)}
 
 
+def twin(snap: Snapshot) -> Snapshot:
+    """The same generation as ``snap``, with caches of its own."""
+    return Snapshot(snap.folder, snap.manifest, list(snap.segments), [d.tolist() for d in snap.deleted])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("index", type=Path)
@@ -44,10 +49,12 @@ def main() -> None:
     vectors = np.asarray(real["question_vectors"][: args.questions], np.float32)
     snap = Index.open(args.index, verify=False).snapshot
     removed = sum(int(np.count_nonzero(np.isin(seg.doc_rows, gone))) for seg, gone in zip(snap.segments, snap.deleted))
+    # One snapshot object per variant: a snapshot caches per-question work (BM25 per term), which a
+    # variant sharing it with another would find done by that one.
     plain = Snapshot(snap.folder, snap.manifest, list(snap.segments), [[] for _ in snap.segments])
     variants = {"nothing removed (baseline)": (plain, dense.OVERFETCH_DEAD),
-                "removal pending, id selector (before)": (snap, 0),
-                "removal pending, over-fetch (now)": (snap, dense.OVERFETCH_DEAD)}
+                "removal pending, id selector (before)": (twin(snap), 0),
+                "removal pending, over-fetch (now)": (twin(snap), dense.OVERFETCH_DEAD)}
     names = list(variants)
     emit(f"\n{len(snap)} live chunks in {len(snap.segments)} segments, {removed} rows removed "
          f"(pending); {len(questions)} questions x {args.rounds} rounds, interleaved.\n", args.out)

@@ -35,6 +35,7 @@ os.environ["QA_MERGE"] = "off"  # merges happen where this script says, and are 
 
 import numpy as np  # noqa: E402
 from common import ROOT, emit, header, hwm_mib, percentiles, real_vectors, reset_peak_rss, synthetic_additions, table  # noqa: E402
+from removals import twin  # noqa: E402
 from scale import AnonPeak, exact_top, recall  # noqa: E402
 
 from qa.chunk import ChunkSettings  # noqa: E402
@@ -168,8 +169,8 @@ def run_size(args, real: dict, n: int) -> None:
                   "chunks after": len(index.snapshot), "segments after": len(index.snapshot.segments),
                   "seconds": time.perf_counter() - t})
     snaps["after the merge"] = index.snapshot
-    for name in ("+10 small, 10 removed", "after the merge"):
-        snaps[name + SELECTOR] = snaps[name]
+    for name in ("+10 small, 10 removed", "after the merge"):  # caches of its own (see removals.twin)
+        snaps[name + SELECTOR] = twin(snaps[name])
     if args.before:
         steps += before(args.before, args.arcd, args.work / f"before-{n}", n, args.batch)
     emit(f"\n### {n} chunks: saves\n\n" + table(steps), args.out)
