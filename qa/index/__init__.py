@@ -4,8 +4,9 @@ Local store layout: ``store`` (the folder's on-disk format: generations, checksu
 ``chunks`` (the chunk store), ``segment`` (an immutable slice of the corpus: chunks, vectors, BM25,
 FAISS), ``ann`` (FAISS index kinds), ``generation`` (writing segments and generations), ``merge``
 (the tiered merge policy), ``snapshot`` and ``views`` (an opened generation, its segments as one list
-of rows), ``lock`` and ``leases`` (one writer across processes; generations readers still use),
-``live`` (the ``Index``) and ``staging`` (segments written now, made live by one commit later).
+of rows), ``dense`` (dense search fanned out over the segments), ``lock`` and ``leases`` (one writer
+across processes; generations readers still use), ``live`` (the ``Index``) and ``staging`` (segments
+written now, made live by one commit later).
 ``stores`` is the registry of stores: ``local`` (all of the above) and ``milvus`` (``milvus``,
 ``milvus_schema``, ``milvus_snapshot``, ``milvus_bm25``). Out of scope: embedding and chunking
 (``qa.ingest``), ranking (``qa.retrieve``).
