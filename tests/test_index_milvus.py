@@ -223,3 +223,16 @@ def test_without_the_extra_the_store_says_what_to_install(monkeypatch, tmp_path)
     with pytest.raises(ValueError, match="unknown store 'qdrant:x'"):
         stores.open_index("qdrant:x", tmp_path)
     assert isinstance(SEEDS, Path) and MilvusIndex  # the module imports without the extra
+
+
+def test_a_document_larger_than_one_query_comes_back_whole(seed_milvus, seed_assistant, monkeypatch):
+    """The viewer reads a document's chunks with one query; past Milvus's largest result (16,384 rows,
+    made 2 here) they are paged through, not cut."""
+    from qa.index import milvus_snapshot
+
+    local = seed_assistant.index.snapshot
+    doc_id = local.documents[0]["id"]
+    whole = local.document_chunks(doc_id)
+    assert len(whole) > 2
+    monkeypatch.setattr(milvus_snapshot, "QUERY_WINDOW", 2)
+    assert [c.id for c in seed_milvus.index.snapshot.document_chunks(doc_id)] == [c.id for c in whole]

@@ -121,12 +121,26 @@ class MilvusSnapshot:
                 yield Chunk.from_dict(json.loads(r["chunk"]))
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
-        """The chunks of one live document in document order (empty if it is not here); a document
-        of more than ``QUERY_WINDOW`` chunks (some 4M tokens) is cut there: Milvus answers no more."""
+        """The chunks of one live document in document order (empty if it is not here)."""
         where = f"{self.filter} and doc == {json.dumps(doc_id)}"
         rows = self.client.query(self.names.chunks, filter=where, output_fields=["chunk"], limit=QUERY_WINDOW,
                                  **STRONG)
+        if len(rows) >= QUERY_WINDOW:  # maybe cut at Milvus's largest result: page through all of them
+            rows = self._iterate(where, ["chunk"])
         return sorted((Chunk.from_dict(json.loads(r["chunk"])) for r in rows), key=lambda c: c.start)
+
+    def _iterate(self, where: str, fields: list[str]) -> list[dict[str, Any]]:
+        """Every row that meets ``where``, ``QUERY_WINDOW`` at a time (pymilvus's query iterator, which
+        pages by primary key; only for results larger than one query may return, as it costs more)."""
+        pages = self.client.query_iterator(self.names.chunks, batch_size=QUERY_WINDOW, filter=where,
+                                           output_fields=fields, **STRONG)
+        rows: list[dict[str, Any]] = []
+        try:
+            while page := pages.next():
+                rows += page
+        finally:
+            pages.close()
+        return rows
 
     # -- retrieval (qa.retrieve.SnapshotView) ---------------------------------------------------
 
