@@ -5,8 +5,10 @@
 The live snapshot of INDEX_FOLDER (after ``bench/segments.py``: a large segment with a document removed,
 plus the small merged one) is searched three ways, interleaved question by question, with the real ARCD
 question vectors: as a view of the same segments with nothing removed (the baseline: what the removal
-itself costs is the difference), with the removed rows skipped by a FAISS id selector (as before
-``dense.OVERFETCH_DEAD``), and over-fetched and filtered (today). Timed: ``qa.retrieve.search`` and,
+itself costs is the difference), as before (the removed rows skipped by a FAISS id selector, as
+before ``dense.OVERFETCH_DEAD``, and BM25 postings mapped through the segment's row map, as before
+``lexical._past``), and as today (over-fetched and filtered; postings renumbered past the few removed
+rows). Timed: ``qa.retrieve.search`` and,
 apart, its dense and BM25 parts. Wall and CPU milliseconds; compare ratios within the table.
 """
 
@@ -21,7 +23,7 @@ from common import emit, header, percentiles, real_vectors, table
 
 from qa.index import Index, dense
 from qa.index.snapshot import Snapshot
-from qa.lexical import tokenize
+from qa.lexical import Combined, tokenize
 from qa.retrieve import SearchOptions, search
 from qa.text import detect_language
 
@@ -30,9 +32,16 @@ PARTS = {"search": lambda s, v, t, lang: search(s, v, t, lang, SearchOptions()),
          "BM25 part": lambda s, v, t, lang: s.lexical_search(t, lang, SearchOptions().candidates)}
 
 
-def twin(snap: Snapshot) -> Snapshot:
-    """The same generation as ``snap``, with caches of its own."""
-    return Snapshot(snap.folder, snap.manifest, list(snap.segments), [d.tolist() for d in snap.deleted])
+def twin(snap: Snapshot, as_before: bool = False) -> Snapshot:
+    """The same generation as ``snap``, with caches of its own; ``as_before``: its BM25 maps the
+    postings of a segment with removals through the segment's row map (``Combined.FEW_DEAD``
+    off), as before ``lexical._past``."""
+    few = Combined.FEW_DEAD
+    Combined.FEW_DEAD = -1 if as_before else few
+    try:
+        return Snapshot(snap.folder, snap.manifest, list(snap.segments), [d.tolist() for d in snap.deleted])
+    finally:
+        Combined.FEW_DEAD = few
 
 
 def main() -> None:
@@ -53,7 +62,7 @@ def main() -> None:
     # variant sharing it with another would find done by that one.
     plain = Snapshot(snap.folder, snap.manifest, list(snap.segments), [[] for _ in snap.segments])
     variants = {"nothing removed (baseline)": (plain, dense.OVERFETCH_DEAD),
-                "removal pending, id selector (before)": (twin(snap), 0),
+                "removal pending, as before (id selector, BM25 row map)": (twin(snap, as_before=True), 0),
                 "removal pending, over-fetch (now)": (twin(snap), dense.OVERFETCH_DEAD)}
     names = list(variants)
     emit(f"\n{len(snap)} live chunks in {len(snap.segments)} segments, {removed} rows removed "

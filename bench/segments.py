@@ -13,8 +13,8 @@ Per size, on the synthetic corpus of ``bench/common.synthetic_additions`` (real 
 4. the tiered merge those saves made due (the 10 small segments into one; timed);
 5. retrieval latency (``qa.retrieve.search`` with the real question vectors, interleaved question by
    question) and dense recall@10 against exact search, on the snapshots after steps 1, 2, 3 and 4
-   (those of 3 and 4 also with their removed rows skipped by a FAISS id selector, as before
-   ``dense.OVERFETCH_DEAD``);
+   (those of 3 and 4 also as before ``dense.OVERFETCH_DEAD`` and ``lexical._past``: removed rows
+   skipped by a FAISS id selector, BM25 postings mapped through a row map; ``removals.twin``);
 6. with ``--before REV``: the same 10-chunk add and removal by the code at git revision REV (today's
    numbers), on its own index of the same corpus built by that revision, in a subprocess of this run.
 Timings are wall seconds on a shared machine: compare within a table, as ratios.
@@ -73,7 +73,7 @@ def build(folder: Path, real: dict, n: int, batch: int) -> list[dict]:
     return rows
 
 
-SELECTOR = " (id selector, as before)"  # the same snapshot, its dead rows skipped by a FAISS IDSelector
+SELECTOR = " (as before: id selector, BM25 row map)"  # the same generation, searched as before removals.py
 OVERFETCH_DEAD = dense.OVERFETCH_DEAD
 
 
@@ -170,7 +170,7 @@ def run_size(args, real: dict, n: int) -> None:
                   "seconds": time.perf_counter() - t})
     snaps["after the merge"] = index.snapshot
     for name in ("+10 small, 10 removed", "after the merge"):  # caches of its own (see removals.twin)
-        snaps[name + SELECTOR] = twin(snaps[name])
+        snaps[name + SELECTOR] = twin(snaps[name], as_before=True)
     if args.before:
         steps += before(args.before, args.arcd, args.work / f"before-{n}", n, args.batch)
     emit(f"\n### {n} chunks: saves\n\n" + table(steps), args.out)

@@ -27,3 +27,20 @@ def test_empty_corpus(tmp_path):
     assert index.scores(["x"]).shape == (0,)
     index.save(tmp_path / "b")
     assert BM25.load(tmp_path / "b").size == 0
+
+
+def test_postings_renumbered_past_a_few_removed_rows_as_through_the_row_map():
+    """``Combined``'s fast path for a segment with a few removed rows gives what its ``row_of`` map gives."""
+    from qa.lexical import _past
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        rows = np.sort(rng.choice(400, int(rng.integers(1, 200)), replace=False)).astype(np.int32)
+        dead = np.sort(rng.choice(400, int(rng.integers(0, 12)), replace=False))
+        value = rng.random(len(rows)).astype(np.float32)
+        row_of = np.full(400, -1, np.int64)
+        alive = np.setdiff1d(np.arange(400), dead)
+        row_of[alive] = np.arange(len(alive))
+        mapped = row_of[rows]
+        got_rows, got_value = _past(rows, value, dead)
+        assert np.array_equal(got_rows, mapped[mapped >= 0]) and np.array_equal(got_value, value[mapped >= 0])
