@@ -164,11 +164,12 @@ class RayRunner:
         documents = shards.Documents(expected, int(index.snapshot.manifest["dim"]))
         folder = Path(tempfile.mkdtemp(prefix=".ray-shards-", dir=index.folder))
         waiting: list[Addition] = []
+        batches = iter(embedded.iter_batches(batch_size=None, batch_format="pyarrow"))
         try:
             done = 0
             if progress:
                 progress(0, total)
-            for n, block in enumerate(embedded.iter_batches(batch_size=None, batch_format="pyarrow")):
+            for n, block in enumerate(batches):
                 path = shards.write(block, folder, n)
                 waiting += plan.prepared(documents.take(path))
                 path.unlink()  # consumed: the disk holds one shard at a time, too
@@ -181,6 +182,10 @@ class RayRunner:
             documents.finish()
             staging.write(waiting)
         finally:
+            # A job left mid-way (a cancel, an error) must stop Ray Data's executor now: the
+            # exception's traceback keeps the iterator alive, its threads go on, and one touching
+            # Ray after ``ray.shutdown()`` makes Ray end the whole process (seen in the test suite).
+            batches.close()
             shutil.rmtree(folder, ignore_errors=True)
 
 
