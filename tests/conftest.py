@@ -98,6 +98,16 @@ def api_base(api_assistant):
 
 
 @pytest.fixture(scope="module")
+def seed_base(tmp_path_factory):
+    """The URL of a real server over a copy of the seed index with default settings (one per module)."""
+    from tests.serving import running_server, seed_index
+    from ui.server import create_app
+
+    with running_server(create_app(seed_index(tmp_path_factory.mktemp("seed-server")))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def api_client(api_base):
     import httpx
 

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from tests.conftest import SEEDS
+import httpx
+
+from tests.conftest import ROOT, SEEDS
 
 TOKEN = "s3cret-token"
 MAX_UPLOAD = 200_000
@@ -77,3 +82,19 @@ def follow(client, job: dict, timeout: float = 120) -> dict:
         assert r.status_code == 200, r.text
         job = r.json()
     return job
+
+
+def serve_process(index: Path, port: int, timeout: float = 180, **env: str) -> subprocess.Popen:
+    """``qa serve`` over ``index`` in a process of its own on ``port``, once /api/health answers (stderr piped;
+    a child that exits or does not answer within ``timeout`` fails the test with its output)."""
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])  # keeps the network guard's
+    server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
+                              cwd=ROOT, env={**os.environ, "PYTHONPATH": path, **env}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
+                return server
+        assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()[-3000:]
+        time.sleep(0.2)

@@ -21,6 +21,7 @@ from qa import Assistant
 from qa.index import Index
 from qa.index.lock import WriterLock
 from tests.conftest import PARALLEL, ROOT
+from tests.serving import serve_process
 
 TIMEOUT = 180  # a safety net for a hung child, not a measurement
 
@@ -84,18 +85,9 @@ def test_serve_beside_ingest_and_remove_from_another_process(files, tmp_path):
     index = tmp_path / "index"
     qa("ingest", str(files / "library.txt"), "--index", str(index))
     port = free_port()
-    server = start_qa("serve", "--index", str(index), "--port", str(port))
+    server = serve_process(index, port, TIMEOUT)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + TIMEOUT
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()[-3000:]
-                time.sleep(0.2)
             qa("ingest", str(files / "bridge.txt"), "--index", str(index))
             # The running server sees the other process's generation without a restart ...
             names = {Path(d["path"]).name for d in client.get("/api/documents").json()["documents"]}

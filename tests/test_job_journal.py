@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from tests.serving import seed_index
-from tests.test_index_processes import TIMEOUT, free_port, start_qa
+from tests.serving import seed_index, serve_process
+from tests.test_index_processes import TIMEOUT, free_port
 from ui.api_jobs import JobOut
 from ui.job import FileOutcome, Job
 from ui.job_journal import INTERRUPTED, VERSION, JobJournal
@@ -72,19 +72,8 @@ def test_an_upload_running_when_the_server_is_killed_is_reported_interrupted_aft
     port = free_port()
     lines = "".join(f"Line {i}: the ferry {i} from Tangier carries {i + 40} cars.\n\n" for i in range(300))
 
-    def serve():
-        server = start_qa("serve", "--index", str(index), "--port", str(port))
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()[-3000:]
-            time.sleep(0.2)
 
-    server = serve()
+    server = serve_process(index, port)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         before = client.get("/api/documents").json()["documents"]
         job = client.post("/api/documents", files={"files": ("ferries.txt", lines.encode())}).json()
@@ -94,7 +83,7 @@ def test_an_upload_running_when_the_server_is_killed_is_reported_interrupted_aft
             time.sleep(0.05)
     server.send_signal(signal.SIGKILL)
     server.communicate(timeout=30)
-    server = serve()
+    server = serve_process(index, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             r = client.get(f"/api/jobs/{job['id']}")

@@ -10,27 +10,18 @@ import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.browsing import LOCAL, open_context
-from tests.serving import running_server, seed_index
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    from ui.server import create_app
-
-    with running_server(create_app(seed_index(tmp_path_factory.mktemp("ui-apidocs")))) as url:
-        yield url
-
-
-def test_docs_page_lists_the_endpoints_with_nothing_from_outside(browser, base, viewport):
+def test_docs_page_lists_the_endpoints_with_nothing_from_outside(browser, seed_base, viewport):
     from playwright.sync_api import expect
 
     context = open_context(browser, viewport)
     page = context.new_page()
     failed = []
     page.on("requestfailed", lambda r: failed.append(r.url))
-    page.goto(base + "/docs")
+    page.goto(seed_base + "/docs")
     for path in ("/api/ask", "/api/search", "/api/documents", "/api/health"):
         expect(page.locator(".opblock-summary-path", has_text=re.compile(f"^{re.escape(path)}$")).first).to_be_visible()
     icon = page.evaluate("() => document.querySelector('link[rel*=icon]').href")

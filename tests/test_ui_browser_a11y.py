@@ -9,23 +9,14 @@ import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
 from tests.browsing import PHONE, chat_page
-from tests.serving import running_server, seed_index
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    from ui.server import create_app
-
-    with running_server(create_app(seed_index(tmp_path_factory.mktemp("ui-a11y")))) as url:
-        yield url
-
-
-def test_accessibility_names_live_region_label_and_keyboard(browser, base, viewport):
+def test_accessibility_names_live_region_label_and_keyboard(browser, seed_base, viewport):
     from playwright.sync_api import expect
 
-    context, page = chat_page(browser, base, viewport)
+    context, page = chat_page(browser, seed_base, viewport)
     box = page.get_by_role("textbox", name="Your question")
     expect(box).to_be_visible()
     if viewport == PHONE:  # the sidebar closes itself on a phone: click the page, not a setting under it
