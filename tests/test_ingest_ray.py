@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -119,8 +120,13 @@ def _same_index(ray_built: Assistant, local: Assistant) -> None:
 def test_ray_ingest_gives_the_chunks_ids_and_vectors_of_a_local_ingest(cluster, corpus, local, tmp_path):
     a = Assistant.build([], tmp_path / "index")
     seen = []
-    report = a.add([corpus], progress=lambda done, total: seen.append((done, total)),
-                   runner=get_runner("ray", address=cluster))
+    with warnings.catch_warnings(record=True) as caught:  # the pipeline is built in this thread
+        warnings.simplefilter("always")
+        report = a.add([corpus], progress=lambda done, total: seen.append((done, total)),
+                       runner=get_runner("ray", address=cluster))
+    from ray.util.annotations import RayDeprecationWarning
+
+    assert not [str(w.message) for w in caught if issubclass(w.category, RayDeprecationWarning)]
     _same_index(a, local)
     assert sorted(Path(s.path).name for s in report.skipped) == ["broken.pdf", "empty.txt"]
     assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == len(a.index.snapshot)  # progress shown

@@ -155,11 +155,14 @@ class RayRunner:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         gpus = int(ray.cluster_resources().get("GPU", 0)) if spec.startswith("sentence-transformers") else 0
         actors = self.workers or (gpus or cpus)
+        # Named parameters only (``ray_remote_args`` and ``concurrency`` are deprecated in Ray 2.60): a
+        # fixed pool; Ray Data's actor pools restart dead actors and retry their batches by default
+        # (``max_restarts=-1``, ``max_task_retries=-1``), which the killed-worker test relies on.
         embedded = loaded.map_batches(
             EmbedActor, fn_constructor_kwargs={"spec": spec, "settings": settings, "skip": skip},
-            batch_size=DOCS_PER_BATCH,
-            concurrency=min(actors, len(expected)), num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
-            max_restarts=-1, max_task_retries=-1, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+            batch_size=DOCS_PER_BATCH, compute=ray.data.ActorPoolStrategy(size=min(actors, len(expected))),
+            num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
+            runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
         total = sum(expected.values())
         documents = shards.Documents(expected, int(index.snapshot.manifest["dim"]))
         folder = Path(tempfile.mkdtemp(prefix=".ray-shards-", dir=index.folder))
