@@ -23,7 +23,8 @@ from common import emit, header, percentiles, real_vectors, table
 
 from qa.index import Index, dense
 from qa.index.snapshot import Snapshot
-from qa.lexical import Combined, tokenize
+from qa.lexical import tokenize
+from qa.lexical_combined import Combined
 from qa.retrieve import SearchOptions, search
 from qa.text import detect_language
 

@@ -11,7 +11,7 @@ chunks and sentences, each mixed with a random share of another and Gaussian noi
 Queries are the real e5 vectors of the ARCD questions. The index is built through the real
 ``Index.apply`` in batches of ``--batch`` chunks (auto kind), so every batch after the first is an
 incremental add. Recall@10 is the share of the exact top 10 (brute force over all vectors) that a
-kind returns; latency is one query at a time, one thread.
+kind returns; latency is one query at a time, one thread (``scale_kinds``; memory probes in ``memory``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ import argparse
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 from common import (
     dir_bytes,
@@ -38,116 +36,14 @@ from common import (
     synthetic_additions,
     table,
 )
+from memory import AnonPeak, mapped_rss, status_mib
+from scale_kinds import exact_top, kinds_table
 
 from qa.chunk import ChunkSettings
-from qa.index import Index, ann
+from qa.index import Index
 from qa.lexical import BM25
 from qa.retrieve import SearchOptions, search
 from qa.text import detect_language
-
-SWEEP = {"hnsw": [64, 128, 256, 512, 768, 1024, 1536], "hnsw-fp16": [256, 512, 1024], "ivf": [16, 32, 64, 128, 256]}
-
-
-def status_mib(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def mapped_rss(top: int = 6) -> str:
-    """The file mappings holding the most resident memory, from /proc/self/smaps: name (MiB)."""
-    rss: dict[str, int] = {}
-    name = None
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        parts = line.split()
-        if parts and "-" in parts[0] and len(parts) >= 5:
-            name = parts[5] if len(parts) > 5 else None
-        elif parts and parts[0] == "Rss:" and name and name.startswith("/"):
-            rss[name] = rss.get(name, 0) + int(parts[1])
-    best = sorted(rss.items(), key=lambda x: -x[1])[:top]
-    return "; ".join(f"{Path(k).parent.name}/{Path(k).name} {v / 1024:.0f}" for k, v in best)
-
-
-def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 10, block: int = 200_000) -> np.ndarray:
-    best_s = np.full((len(queries), 0), -np.inf, np.float32)
-    best_i = np.zeros((len(queries), 0), np.int64)
-    for a in range(0, len(vectors), block):
-        s = queries @ np.asarray(vectors[a : a + block], np.float32).T
-        i = np.argpartition(-s, min(k, s.shape[1] - 1), axis=1)[:, :k]
-        best_s = np.hstack([best_s, np.take_along_axis(s, i, 1)])
-        best_i = np.hstack([best_i, i + a])
-        keep = np.argsort(-best_s, axis=1)[:, :k]
-        best_s, best_i = np.take_along_axis(best_s, keep, 1), np.take_along_axis(best_i, keep, 1)
-    return best_i
-
-
-def recall(found: np.ndarray, exact: np.ndarray) -> float:
-    return float(np.mean([len(set(f.tolist()) & set(e.tolist())) / len(e) for f, e in zip(found, exact)]))
-
-
-def latency(index, queries: np.ndarray, k: int = 50, n: int = 200) -> float:
-    ms = []
-    for q in queries[:n]:
-        t = time.perf_counter()
-        ann.search(index, q[None, :], k)
-        ms.append((time.perf_counter() - t) * 1000)
-    return percentiles(ms)["p50 ms"]
-
-
-def set_param(index, kind: str, value: int) -> None:
-    if kind.startswith("hnsw"):
-        index.hnsw.efSearch = value
-    elif kind == "ivf":
-        index.nprobe = value
-
-
-def kinds_table(n: int, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray, kinds: list[str],
-                built: dict) -> list[dict]:
-    rows = []
-    for kind in kinds:
-        print(f"  {kind}: {table(rows)}" if rows else f"  {kind} ...", file=sys.stderr, flush=True)
-        if kind in built:
-            index, seconds = built[kind]
-        else:
-            t = time.perf_counter()
-            index = ann.build(kind, vectors)
-            seconds = time.perf_counter() - t
-        size = len(faiss.serialize_index(index)) if kind != "flat" else vectors.nbytes
-        _, found = ann.search(index, queries, 10)
-        default = {"n": n, "kind": kind, "build s": seconds, "bytes/vector": size / n,
-                   "recall@10": recall(found, exact), "p50 ms (k=50)": latency(index, queries)}
-        setting = ("efSearch", index.hnsw.efSearch) if kind.startswith("hnsw") else \
-            ("nprobe", ann.NPROBE) if kind == "ivf" else ("", "")
-        rows.append({**default, "search parameter": f"{setting[0]} {setting[1]} (default)".strip()})
-        for value in SWEEP.get(kind, []):
-            if value == setting[1]:
-                continue
-            set_param(index, kind, value)
-            _, found = ann.search(index, queries, 10)
-            rows.append({"n": n, "kind": kind, "search parameter": f"{setting[0]} {value}",
-                         "recall@10": recall(found, exact), "p50 ms (k=50)": latency(index, queries)})
-        set_param(index, kind, setting[1]) if setting[0] else None
-        del index
-    return rows
-
-
-class AnonPeak:
-    """Highest RssAnon (memory the process owns, not mapped files) seen while the block runs."""
-
-    def __enter__(self):
-        self.peak, self._stop = status_mib("RssAnon"), threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, status_mib("RssAnon"))
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def build_index(folder: Path, real: dict, n: int, batch: int) -> list[dict]:

@@ -35,8 +35,9 @@ os.environ["QA_MERGE"] = "off"  # merges happen where this script says, and are 
 
 import numpy as np  # noqa: E402
 from common import ROOT, emit, header, hwm_mib, percentiles, real_vectors, reset_peak_rss, synthetic_additions, table  # noqa: E402
+from memory import AnonPeak  # noqa: E402
 from removals import twin  # noqa: E402
-from scale import AnonPeak, exact_top, recall  # noqa: E402
+from scale_kinds import exact_top, recall  # noqa: E402
 
 from qa.chunk import ChunkSettings  # noqa: E402
 from qa.index import Index, dense, merge  # noqa: E402

@@ -139,7 +139,7 @@ def no_merges(monkeypatch):
     monkeypatch.setenv("QA_MERGE", "off")
 
 def test_a_reader_sees_a_newer_generation_without_reopening(tmp_path, no_merges):
-    from tests.test_store import document, new_index
+    from tests.segments import document, new_index
 
     writer = new_index(tmp_path / "i", document(0, 3, seed=0))
     reader = Index.open(tmp_path / "i")
@@ -151,7 +151,7 @@ def test_a_reader_sees_a_newer_generation_without_reopening(tmp_path, no_merges)
 
 
 def test_apply_goes_on_from_the_newest_generation_not_the_callers_snapshot(tmp_path, no_merges):
-    from tests.test_store import document, new_index
+    from tests.segments import document, new_index
 
     a, b, c = document(0, 3, seed=0), document(1, 2, seed=1), document(2, 4, seed=2)
     one = new_index(tmp_path / "i", a, b)
@@ -166,39 +166,8 @@ def test_apply_goes_on_from_the_newest_generation_not_the_callers_snapshot(tmp_p
     assert other.apply([], {"gone-already"}).folder == gen  # nothing left to remove: no new generation
 
 
-def test_a_writer_goes_on_from_the_newest_generation_even_when_current_looks_unchanged(tmp_path, no_merges,
-                                                                                      monkeypatch):
-    from qa.index import live
-    from tests.test_store import document, new_index
-
-    # Two saves within one tick of the file clock, the second reusing the first's freed inode: CURRENT's
-    # stat is the same, its name is not. An old stamp is "settled": only the writer lock reads the name.
-    monkeypatch.setattr(live, "_stamp", lambda folder: (7, 0, 0, 10))
-    a, b, c = document(0, 3, seed=0), document(1, 2, seed=1), document(2, 4, seed=2)
-    one = new_index(tmp_path / "i", a, b)
-    other = Index.open(tmp_path / "i")
-    one.apply([c], {a.document.id})
-    other.apply([], {b.document.id})  # from the stale generation, this would bring a back and drop c
-    assert {d["id"] for d in other.snapshot.documents} == {c.document.id}
-
-
-def test_a_reader_sees_a_save_made_within_the_tick_of_the_one_it_saw(tmp_path, no_merges, monkeypatch):
-    import time
-
-    from qa.index import live
-    from tests.test_store import document, new_index
-
-    frozen = (7, time.time_ns(), 0, 10)
-    monkeypatch.setattr(live, "_stamp", lambda folder: frozen)
-    monkeypatch.setattr(live, "RACY_NS", 3600 * 10**9)  # the stamp stays "racy" however slow this run is
-    writer = new_index(tmp_path / "i", document(0, 3, seed=0))
-    reader = Index.open(tmp_path / "i")
-    writer.apply([document(1, 2, seed=1)], set())
-    assert len(reader.snapshot) == 5 and reader.snapshot.folder == writer.snapshot.folder
-
-
 def test_a_new_version_of_a_file_replaces_the_version_another_writer_added(tmp_path, no_merges):
-    from tests.test_store import document, new_index
+    from tests.segments import document, new_index
 
     v1, v2 = document(0, 3, seed=0), document(9, 2, seed=9)
     v2 = v2._replace(document=replace(v2.document, path=v1.document.path), file_hash="h-v2")

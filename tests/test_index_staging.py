@@ -4,7 +4,7 @@ all live in one generation; a job left without a commit leaves neither a visible
 import pytest
 
 from qa.index import Index
-from tests.test_store import document, new_index
+from tests.segments import document, new_index
 
 
 def _files(index):

@@ -1,6 +1,8 @@
+import bm25s
 import numpy as np
 
 from qa.lexical import BM25, tokenize
+from tests.segments import WORDS
 
 
 def test_tokenize_normalises_and_stems_each_script():
@@ -44,3 +46,15 @@ def test_postings_renumbered_past_a_few_removed_rows_as_through_the_row_map():
         mapped = row_of[rows]
         got_rows, got_value = _past(rows, value, dead)
         assert np.array_equal(got_rows, mapped[mapped >= 0]) and np.array_equal(got_value, value[mapped >= 0])
+
+
+def test_bm25_scores_like_bm25s(tmp_path):
+    rng = np.random.default_rng(3)
+    corpus = [[str(w) for w in rng.choice(WORDS, int(rng.integers(1, 12)))] for _ in range(200)]
+    ours = BM25.build(corpus)
+    theirs = bm25s.BM25()
+    theirs.index(corpus, show_progress=False)
+    for q in (["bridge"], ["solar", "panel", "solar"], ["forum", "music", "unknown"]):
+        assert np.allclose(ours.scores(q), theirs.get_scores([t for t in q if t in theirs.vocab_dict]), atol=1e-5)
+    ours.save(tmp_path / "b")
+    assert np.allclose(BM25.load(tmp_path / "b").scores(["harbour", "bed"]), ours.scores(["harbour", "bed"]))

@@ -5,8 +5,9 @@ Local store layout: ``store`` (the folder's on-disk format: generations, checksu
 FAISS), ``ann`` (FAISS index kinds), ``generation`` (writing segments and generations), ``merge``
 (the tiered merge policy), ``snapshot`` and ``views`` (an opened generation, its segments as one list
 of rows), ``dense`` (dense search fanned out over the segments), ``lock`` and ``leases`` (one writer
-across processes; generations readers still use), ``live`` (the ``Index``) and ``staging`` (segments
-written now, made live by one commit later).
+across processes; generations readers still use), ``live`` (the ``Index``), ``current`` (reading
+``CURRENT``: is the view held still the newest), ``changes`` (what a commit or a merge keeps of the
+newest generation) and ``staging`` (segments written now, made live by one commit later).
 ``stores`` is the registry of stores: ``local`` (all of the above) and ``milvus`` (``milvus``,
 ``milvus_schema``, ``milvus_snapshot``, ``milvus_bm25``). Out of scope: embedding and chunking
 (``qa.ingest``), ranking (``qa.retrieve``).

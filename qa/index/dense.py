@@ -7,7 +7,7 @@ as those are at most ``OVERFETCH_DEAD``: for ``k`` hits, ``k`` plus the dead row
 ``k`` live ones of an exact index, and an approximate one searches ``max(efSearch, k)`` candidates
 anyway, whereas a FAISS ``IDSelectorBatch`` tests every candidate it visits (measured: 1.27-1.36x
 of one segment's search time at 100k-1M with a removal pending, docs/benchmarks.md). More dead rows
-than that: the selector. Out of scope: BM25 (``lexical.Combined``) and ranking (``qa.retrieve``).
+than that: the selector. Out of scope: BM25 (``lexical_combined.Combined``) and ranking (``qa.retrieve``).
 """
 
 from __future__ import annotations

@@ -8,28 +8,25 @@ in-memory snapshot is swapped in one assignment; a reader that took the previous
 consistent view until it is done. ``Index.snapshot`` checks ``CURRENT`` with one ``stat`` per access
 and opens a newer generation (written by another process) once, re-using the segments it already has
 open. Generations still leased by a live reader (``leases``) are not pruned, nor their segments.
-Small segments are merged in the background (``merge``). Out of scope: embedding and chunking
-(``ingest`` does them) and ranking (``retrieve``).
+Small segments are merged in the background (``merge``). What a commit or a merge keeps of the newest
+generation is worked out in ``changes``; reading ``CURRENT`` in ``current``. Out of scope: embedding
+and chunking (``ingest`` does them) and ranking (``retrieve``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
-import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from ..chunk import ChunkSettings
-from . import ann, store
-from .generation import Addition, Piece, publish, write_generation, write_segment
+from . import ann, changes, current, store
+from .generation import Addition, publish, write_generation, write_segment
 from .leases import Lease, alive, pinned
 from .lock import WriterLock
 from .merge import Merger
@@ -38,31 +35,11 @@ from .snapshot import Snapshot, open_snapshot
 from .staging import Staging
 
 log = logging.getLogger("qa.index")
-RACY_NS = 1_000_000_000  # far above any file-time granularity (a kernel tick is 1-10 ms)
-OPEN_RETRIES = 5  # a generation pruned between reading CURRENT and opening it: read CURRENT again
 SETTINGS = ("embedder", "dim", "chunking", "ann_request")  # what every generation of a folder repeats
 
 
 class IndexExists(ValueError):
     """``Index.create`` on a folder that already holds an index."""
-
-
-def _stamp(folder: Path) -> tuple[int, int, int, int] | None:
-    """What changes whenever ``CURRENT`` is replaced (a new file each time), from one stat; except
-    within one tick of the file clock (see ``_settled``)."""
-    try:
-        st = os.stat(folder / store.CURRENT)
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size
-
-
-def _settled(stamp: tuple[int, int, int, int] | None) -> bool:
-    """Whether no later save can give ``CURRENT`` this same stamp. A freed inode number is reused at
-    once and file times are coarse (a kernel tick), so a save within the tick of the one seen can
-    look unchanged; as git does for its "racily clean" files, a stamp younger than ``RACY_NS`` is
-    trusted only after reading the generation name again."""
-    return stamp is None or time.time_ns() - stamp[1] > RACY_NS
 
 
 class Index:
@@ -76,8 +53,8 @@ class Index:
         self._writer = WriterLock(self.folder, self.lock)
         self._lease = lease or Lease(self.folder)
         self._refreshing = threading.Lock()
-        self._seen = _stamp(self.folder)
-        self._trusted = _settled(self._seen)
+        self._seen = current.stamp(self.folder)
+        self._trusted = current.settled(self._seen)
         self._snapshot = self._leased(snapshot)
         self._merger = Merger(self)
 
@@ -99,7 +76,7 @@ class Index:
         if store.live_generation(folder) is None:
             raise ValueError(f"no index at {folder}; build one with `qa ingest PATH --index {folder}`")
         lease = Lease(folder)
-        snapshot = _open_current(folder, lease, verify)
+        snapshot = current.open_current(folder, lease, verify)
         built_with = snapshot.manifest["embedder"]
         if embedder is not None and embedder != built_with:
             raise ValueError(
@@ -114,7 +91,7 @@ class Index:
     def snapshot(self) -> Snapshot:
         """The newest generation: one ``stat`` of ``CURRENT`` per access (and, within a second of a
         save, a read of the name it holds), an open only when it moved."""
-        if not self._trusted or _stamp(self.folder) != self._seen:
+        if not self._trusted or current.stamp(self.folder) != self._seen:
             self.refresh(exact=not self._trusted)
         return self._snapshot
 
@@ -125,14 +102,15 @@ class Index:
         reused and file times are coarse (a kernel tick), so two quick saves by another process can
         leave the same stamp; a writer must never go on from a generation that is no longer live."""
         with self._refreshing:
-            stamp = _stamp(self.folder)
+            stamp = current.stamp(self.folder)
             if exact or stamp != self._seen:
                 gen = store.live_generation(self.folder)
                 if gen is not None and gen.name != self._snapshot.folder.name:
                     # The writer sealed it (checksums); a server need not hash it again.
-                    opened = _open_current(self.folder, self._lease, verify=False, reuse=self._open_segments())
+                    opened = current.open_current(self.folder, self._lease, verify=False,
+                                                  reuse=self._open_segments())
                     self._snapshot = self._leased(opened, already_taken=True)
-                self._seen, self._trusted = stamp, _settled(stamp)
+                self._seen, self._trusted = stamp, current.settled(stamp)
         return self._snapshot
 
     def _leased(self, snapshot: Snapshot, already_taken: bool = False) -> Snapshot:
@@ -200,17 +178,7 @@ class Index:
         staged = list(staged)
         try:
             with self.writer(timeout) as old:
-                added = [d for seg in staged for d in seg.documents]
-                versions = {d["path"]: d["file_hash"] for d in added}
-                drop = set(remove) | {d["id"] for d in added}
-                entries, changed = [], bool(staged)
-                for seg, gone in zip(old.segments, old.deleted):
-                    removed = set(gone.tolist()) | {
-                        i for i, d in enumerate(seg.documents)
-                        if d["id"] in drop or versions.get(d["path"], d["file_hash"]) != d["file_hash"]}
-                    changed |= len(removed) > len(gone)
-                    if len(removed) < len(seg.documents):
-                        entries.append((seg, removed))
+                entries, changed = changes.committed(old, staged, remove)
                 if not changed:
                     return old  # nothing to remove any more: no new generation
                 entries += [(publish(seg), set()) for seg in staged]
@@ -225,34 +193,20 @@ class Index:
         """Merge the named segments of the live snapshot into one (written without the lock, committed
         with it, carrying over documents removed meanwhile); False when another writer changed them first."""
         base = self.snapshot
-        chosen = {seg.name: (seg, gone) for seg, gone in zip(base.segments, base.deleted) if seg.name in names}
-        if len(chosen) < 2 and not any(len(gone) for _, gone in chosen.values()):
+        pieces = changes.pieces(base, names)
+        if pieces is None:
             return False
-        pieces = [Piece(seg, np.setdiff1d(np.arange(len(seg.documents)), gone)) for seg, gone in chosen.values()]
         merged = write_segment(self.folder, pieces, [], int(base.manifest["dim"]),
                                base.manifest.get("ann_request", "auto"))
-        place, at, published = {}, 0, False
-        for piece in pieces:
-            for pos in piece.docs.tolist():
-                place[(piece.segment.name, pos)] = at
-                at += 1
+        place, published = changes.places(pieces), False
         try:
             with self.writer(timeout, on_wait=log.debug) as newest:  # a background merge waits quietly
-                current = {seg.name: gone.tolist() for seg, gone in zip(newest.segments, newest.deleted)}
-                held = {d["id"] for d in newest.documents}
-                for name, (seg, _) in chosen.items():
-                    if name not in current:  # dropped whole: all of it removed, or merged by another writer
-                        if any(d["id"] in held for d in seg.documents):
-                            return False
-                        current[name] = list(range(len(seg.documents)))
-                removed = {place[(name, pos)] for name in chosen for pos in current[name] if (name, pos) in place}
-                entries, published = [], False
-                for seg, gone in zip(newest.segments, newest.deleted):
-                    if seg.name not in chosen:
-                        entries.append((seg, set(gone.tolist())))
-                    elif not published:  # the merged segment takes the place of the first one it replaces
-                        entries.append((publish(merged), removed))
-                        published = True
+                entries = changes.merged(newest, pieces, place, merged)
+                if entries is None:
+                    return False
+                if any(seg is merged for seg, _ in entries):
+                    publish(merged)
+                    published = True
                 self._commit(newest, [e for e in entries if len(e[1]) < len(e[0].documents)])
                 return True
         finally:
@@ -271,23 +225,8 @@ class Index:
         settings = {key: old.manifest[key] for key in SETTINGS if key in old.manifest}
         gen = write_generation(self.folder, settings, [(seg.name, sorted(gone)) for seg, gone in entries])
         snapshot = open_snapshot(gen, verify=False, reuse={seg.name: seg for seg, _ in entries})
-        self._snapshot, self._seen = self._leased(snapshot), _stamp(self.folder)
-        self._trusted = _settled(self._seen)
+        self._snapshot, self._seen = self._leased(snapshot), current.stamp(self.folder)
+        self._trusted = current.settled(self._seen)
         store.prune(self.folder, keep={gen.name} | pinned(self.folder), alive=lambda pid: alive(pid, None))
         return snapshot
 
-
-def _open_current(folder: Path, lease: Lease, verify: bool, reuse: dict[str, Segment] | None = None) -> Snapshot:
-    """Lease, then open, the generation ``CURRENT`` names; the caller owns one lease on the result."""
-    for attempt in range(OPEN_RETRIES):
-        gen = store.live_generation(folder)
-        if gen is None:
-            raise ValueError(f"no index at {folder}; build one with `qa ingest PATH --index {folder}`")
-        lease.take(gen.name)
-        try:
-            return open_snapshot(gen, verify, reuse)
-        except (OSError, store.StoreError):
-            lease.release(gen.name)
-            if attempt == OPEN_RETRIES - 1 or store.live_generation(folder) == gen:
-                raise  # not a generation pruned under us: a real error
-    raise AssertionError("unreachable")

@@ -4,7 +4,7 @@ Rows are numbered over the live chunks of all segments in order (the rows of rem
 skipped, so ``range(len(snapshot))`` is every live chunk), and only mean something within one
 snapshot. Per-row arrays (languages, documents) are built at open; vectors, sentence vectors and
 chunks are read from each segment's memory maps through ``Stacked`` views. BM25 scores all segments
-with the statistics of all live chunks (``lexical.Combined``); dense search asks every segment's FAISS
+with the statistics of all live chunks (``lexical_combined.Combined``); dense search asks every segment's FAISS
 index for the language and merges the lists (``dense``). Segments already open in the previous snapshot are
 reused, so following a new generation costs what it added. Out of scope: writing (``generation``).
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..lexical import Combined
+from ..lexical_combined import Combined
 from ..records import Chunk
 from . import ann, dense, store
 from .segment import SEGMENTS, Segment, open_segment
