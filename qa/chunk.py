@@ -4,7 +4,8 @@ Sentences are packed greedily up to ``max_tokens`` tokens of the embedder; the n
 with the trailing sentences of the previous one that fit in ``overlap_tokens``. A sentence longer
 than a chunk is cut at commas (Arabic ``،`` included), then between words. Sentences come from the
 index's splitter version (``qa.sentences.SPLITTERS``); headings (Markdown ``#`` or underlined lines,
-and a document's opening title line standing alone) are marked in ``Chunk.headings`` when the
+a document's opening title line standing alone, and its first line when that is its title and a
+name, "The Harbour Football Club.", even with a full stop) are marked in ``Chunk.headings`` when the
 document has sentences under them. Out of scope: columns and tables' cell structure; a chunk never
 spans two documents.
 """
@@ -94,6 +95,7 @@ def _word_windows(text: str, span: Span, limit: int, count: TokenCounter) -> Ite
 
 
 _BLANK_LINE = re.compile(r"[ \t\r]*\n[ \t\r]*\n")
+_LINE_END = re.compile(r"[ \t\r]*\n")
 _TITLE_END = tuple(".!?؟…:;؛,،")
 TITLE_WORDS = 20
 
@@ -110,9 +112,35 @@ def _is_title_line(doc: Document, block: Block, first: bool) -> bool:
     return first or line.strip().casefold() == doc.title.strip().casefold()
 
 
+# A name in title case: every Latin-script word capitalised but these (Arabic has no case: any short line).
+_MINOR_WORDS = frozenset({"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "al", "el", "de",
+                          "la", "le", "du", "von", "van"})
+NAME_WORDS = 8
+
+
+def _is_name(line: str) -> bool:
+    words = line.rstrip(".").split()
+    latin = [w for w in words if w[:1].isascii() and w[:1].isalpha()]
+    return (len(words) <= NAME_WORDS and not any(ch.isdigit() for ch in line)
+            and all(w[:1].isupper() or w.casefold() in _MINOR_WORDS for w in latin))
+
+
+def _is_opening_name(doc: Document, block: Block) -> bool:
+    """The document's first line, its title (a reader took it as such), on a line of its own (the
+    text goes on after a line break) and a name rather than a sentence ("The Harbour Football
+    Club."): a heading even with a full stop. A plain-text note whose first line is a sentence
+    ("The bridge opened in 1990.", also its title) keeps it as an answer."""
+    text, s = doc.text, block.span
+    line = text[s.start : s.end]
+    if block.kind != "paragraph" or "\n" in line or not _LINE_END.match(text, s.end):
+        return False
+    return line.strip().casefold() == doc.title.strip().casefold() and _is_name(line)
+
+
 def headings(doc: Document, sentences: list[Block]) -> list[bool]:
     """Which sentences are headings; none when nothing but headings would be left to answer from."""
-    flags = [b.kind == "heading" or _is_title_line(doc, b, i == 0) for i, b in enumerate(sentences)]
+    flags = [b.kind == "heading" or _is_title_line(doc, b, i == 0) or (i == 0 and _is_opening_name(doc, b))
+             for i, b in enumerate(sentences)]
     return flags if not all(flags) else [False] * len(flags)
 
 

@@ -99,3 +99,18 @@ def test_an_index_from_before_splitter_versions_keeps_the_original_splitter():
         "Dr.", "Smith came home.", "It rained."]
     with pytest.raises(ValueError, match="splitter"):
         chunk_document(doc(text), ChunkSettings(splitter=9), words)
+
+
+def test_an_opening_name_line_is_a_heading_even_with_a_full_stop():
+    # issue 13: "The Harbour Football Club." (a txt file's first line, its title) was cited as the answer to
+    # unrelated questions across languages: a short name matches any question as well as it matches none
+    def first_is_heading(text: str) -> bool:
+        title = text.splitlines()[0]
+        [c] = chunk_document(Document(id="d", title=title, path="/p.txt", lang="en", text=text), ChunkSettings(), words)
+        return 0 in c.headings
+    assert first_is_heading("The Harbour Football Club.\nThe club was founded in 1952. It won the league twice.")
+    assert first_is_heading("نادي الميناء لكرة القدم.\nتأسس النادي عام 1952.")
+    # a sentence on the first line (also the file's title), a name with a number, or a name run on: answers
+    assert not first_is_heading("The bridge opened in 1990.\nIt cost four million dollars to build.")
+    assert not first_is_heading("Route 12 Bus Timetable.\nThe bus leaves every ten minutes.")
+    assert not first_is_heading("The Harbour Football Club. It was founded in 1952.\nIt won the league twice.")
