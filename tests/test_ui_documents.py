@@ -53,15 +53,17 @@ def test_a_batch_with_an_empty_file_reports_it_and_adds_the_rest(jobs, tmp_path)
     assert report.count("<progress") == 0 and len(job_ids) == 2
 
 
-def test_one_progress_bar_per_running_job(jobs):
+def test_one_progress_bar_per_unfinished_job(jobs):
     from ui.jobs import FileOutcome, Job
 
     job = Job(id="j1", files=[FileOutcome("a.txt", "queued")], state="running")
     job.step(0, 40)
     job.step(10, 40)
     html = documents_html.jobs_html([job, Job(id="j2", files=[FileOutcome("b.txt", "queued")])])
-    assert html.count("<progress") == 1 and 'value="10"' in html and "Embedding 10/40 passages" in html
-    assert "Waiting for the upload before it to finish" in html
+    assert html.count("<progress") == 2 and 'value="10"' in html and "Embedding 10/40 passages" in html
+    assert "Queued: it starts when the upload before it" in html
+    job.finish("cancelled")
+    assert documents_html.jobs_html([job]).count("<progress") == 0
 
 
 def test_removal_asks_first_and_names_the_document(jobs, tmp_path):

@@ -70,8 +70,9 @@ def report_html(result: Any) -> str:
 
 def _progress(job: Any) -> str:
     """The one progress bar of a running job, with passages embedded and the time left."""
-    if job.state == "queued":
-        return '<p class="qa-job-line">Waiting for the upload before it to finish…</p>'
+    if job.state == "queued":  # a bar too: an upload's first report is drawn before the worker takes it
+        return ('<progress aria-label="Queued"></progress>'
+                '<p class="qa-job-line">Queued: it starts when the upload before it, if any, has finished…</p>')
     if not job.chunks_total:
         return '<progress aria-label="Reading the files"></progress><p class="qa-job-line">Reading the files…</p>'
     eta = job.eta_seconds()
