@@ -111,7 +111,7 @@ def ask_remove(library: Library, doc_id: str | None):
 
 
 def remove(library: Library, doc_id: str | None):
-    """Remove the chosen document; returns (table, choices, report, hidden confirmation row)."""
+    """Remove the chosen document; returns (table, choices, removal note, hidden confirmation row)."""
     if not doc_id:
         raise gr.Error("Choose a document to remove first.")
     try:
@@ -131,6 +131,7 @@ class DocumentsTab(NamedTuple):
     tab: Any
     files: Any
     report: Any
+    removed: Any
     cancel_btn: Any
     table: Any
     doc: Any
@@ -153,6 +154,8 @@ def layout(library: Library) -> DocumentsTab:
                         file_count="multiple", file_types=list(SUFFIXES), type="filepath",
                         elem_id="qa-upload", height=140)
         report = gr.HTML("", elem_id="qa-report", js_on_load=None)
+        # Removals report apart from uploads: a timer tick still queued could overwrite a shared box.
+        removed = gr.HTML("", elem_id="qa-removed", js_on_load=None)
         cancel_btn = gr.Button("Cancel upload", variant="secondary", size="sm", visible=False, elem_id="qa-cancel")
         table = gr.HTML(documents_html([]), elem_id="qa-docs", js_on_load=None)
         with gr.Row():
@@ -164,7 +167,7 @@ def layout(library: Library) -> DocumentsTab:
             confirm_btn = gr.Button("Yes, remove it", variant="stop", elem_id="qa-confirm-remove", scale=0)
             keep_btn = gr.Button("Keep it", elem_id="qa-confirm-keep", scale=0)
         timer = gr.Timer(POLL_SECONDS, active=False)
-    return DocumentsTab(tab, files, report, cancel_btn, table, doc, remove_btn, confirm_row, confirm_text,
+    return DocumentsTab(tab, files, report, removed, cancel_btn, table, doc, remove_btn, confirm_row, confirm_text,
                         confirm_btn, keep_btn, timer, gr.State([]), gr.State(""))
 
 
@@ -184,7 +187,7 @@ def wire(library: Library, jobs: JobQueue, tab: DocumentsTab, status_box: Any, d
     tab.remove_btn.click(partial(ask_remove, library), inputs=tab.doc, outputs=[tab.confirm_row, tab.confirm_text],
                          **quiet)
     tab.confirm_btn.click(partial(remove, library), inputs=tab.doc,
-                          outputs=[tab.table, tab.doc, tab.report, tab.confirm_row], concurrency_limit=1,
+                          outputs=[tab.table, tab.doc, tab.removed, tab.confirm_row], concurrency_limit=1,
                           **quiet).then(partial(status, library), outputs=status_box, **quiet)
     tab.keep_btn.click(keep, outputs=tab.confirm_row, **quiet)
     tab.doc.change(keep, outputs=tab.confirm_row, **unqueued)  # the question named the previous choice
