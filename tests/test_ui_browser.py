@@ -176,7 +176,7 @@ def test_upload_ask_and_remove_a_document(page, tmp_path):
     page.locator("#qa-remove").click()
     expect(page.locator("#qa-confirm-text")).to_contain_text("The Blue Owl Library — blue_owl.txt")
     page.locator("#qa-confirm-remove").click()
-    expect(page.locator("#qa-report")).to_contain_text("Removed: The Blue Owl Library")
+    expect(page.locator("#qa-removed")).to_contain_text("Removed: The Blue Owl Library")
     expect(table).not_to_contain_text("blue_owl.txt")
     expect(table).to_contain_text("marrakech_security_forum_ar.txt")
 
