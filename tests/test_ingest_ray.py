@@ -191,16 +191,23 @@ def test_shards_become_segments_as_they_arrive_and_one_commit_shows_them_all(clu
     assert [snap.chunk(i).id for i in range(len(snap))] == [theirs.chunk(i).id for i in range(len(theirs))]
 
 
-# The cancelled job runs in a driver process of its own: after a job left mid-way, Ray's teardown in that
-# process can end it ("The core worker has already been shutdown ... The process will exit"), which in the
-# test process took the whole suite down with it (rc 1, no summary).
+# The cancelled job runs in a driver process of its own, which then shuts Ray down at once, as a test's
+# teardown does: a Ray Data thread still calling into Ray then ends the process ("The core worker has
+# already been shutdown ... The process will exit", rc 1); in the test process it took the whole suite down.
+# A busy machine is made certain: each step of Ray Data's scheduling loop takes 0.5 s, and the executor's own
+# 2 s wait for its loop to stop runs out at once.
 CANCELLING_DRIVER = r"""
-import json, sys
+import json, sys, threading, time
 from pathlib import Path
+from ray.data._internal.execution import streaming_executor as se
 from qa import Assistant
 from qa.index import Index
 from qa.ingest import get_runner
+from qa.ingest.ray_runner import EXECUTOR_THREADS
 
+step, join = se.StreamingExecutor._scheduling_loop_step, se.StreamingExecutor.join
+se.StreamingExecutor._scheduling_loop_step = lambda self, topology: time.sleep(0.5) or step(self, topology)
+se.StreamingExecutor.join = lambda self, timeout=None: join(self, 0.01 if timeout == 2.0 else timeout)
 address, corpus, folder = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 a = Assistant.open(folder)
 staged, stage = [], Index.stage
@@ -223,7 +230,11 @@ try:
     outcome = "finished"
 except Cancelled:
     outcome = "cancelled"
-print("RESULT " + json.dumps({"outcome": outcome, "staged": staged}), flush=True)
+left = [t.name for t in threading.enumerate() if t.name.startswith(EXECUTOR_THREADS)]
+print("RESULT " + json.dumps({"outcome": outcome, "staged": staged, "left": left}), flush=True)
+import ray
+ray.shutdown()
+print("SHUT DOWN", flush=True)
 """
 
 
@@ -239,6 +250,8 @@ def test_a_job_cancelled_mid_way_leaves_the_index_as_it_was(cluster, corpus, tmp
     assert lines, (driver.returncode, driver.stderr[-3000:])
     result = json.loads(lines[-1].removeprefix("RESULT "))
     assert result["outcome"] == "cancelled" and result["staged"], result  # it had written a segment ...
+    assert not result["left"], result  # ... and Ray Data's threads had stopped: Ray then shuts down cleanly
+    assert driver.returncode == 0 and "SHUT DOWN" in driver.stdout, (driver.returncode, driver.stderr[-3000:])
     reopened = Assistant.open(a.index.folder)
     for seen in (a, reopened):  # ... of which nothing is visible, and nothing is left behind
         assert (seen.index.snapshot.generation, [d["id"] for d in seen.documents()], len(seen.index.snapshot)) == before

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -46,6 +47,10 @@ DOCS_PER_BATCH = 4
 # Chunks of embedded documents the driver gathers before staging them as one segment: what it holds
 # at most (~7 KB a chunk with its sentences, so ~140 MB), whatever the archive's size.
 SEGMENT_ROWS = 20_000
+# Ray Data's threads that go on calling into Ray while its executor stops (see ``_stopped``), and how long
+# a job waits for them after it ends.
+EXECUTOR_THREADS = ("StreamingExecutor-", "ray-data-metadata-prefetch")
+STOP_WAIT_S = 60.0
 
 
 def _import_ray():
@@ -167,6 +172,7 @@ class RayRunner:
         documents = shards.Documents(expected, int(index.snapshot.manifest["dim"]))
         folder = Path(tempfile.mkdtemp(prefix=".ray-shards-", dir=index.folder))
         waiting: list[Addition] = []
+        running = set(threading.enumerate())
         batches = iter(embedded.iter_batches(batch_size=None, batch_format="pyarrow"))
         try:
             done = 0
@@ -189,7 +195,22 @@ class RayRunner:
             # exception's traceback keeps the iterator alive, its threads go on, and one touching
             # Ray after ``ray.shutdown()`` makes Ray end the whole process (seen in the test suite).
             batches.close()
+            _stopped(running)
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stopped(running: set[threading.Thread], timeout: float = STOP_WAIT_S) -> None:
+    """Wait until the Ray Data executor threads started since ``running`` was taken have ended.
+
+    Closing the iterator stops the executor, which waits only 2 s for its scheduling loop (5 s for its
+    metadata thread) and then leaves it running. On a busy machine a step of that loop takes longer,
+    and if Ray is shut down before it ends (the process exits, a test tears its cluster down, right
+    after a cancel) its next call into Ray ends the whole process: "The core worker has already been
+    shutdown ... The process will exit", exit code 1. Ours waits (bounded) until they are done."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread not in running and thread.name.startswith(EXECUTOR_THREADS):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _loaded(rows: list[dict]):
