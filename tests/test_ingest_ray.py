@@ -191,61 +191,16 @@ def test_shards_become_segments_as_they_arrive_and_one_commit_shows_them_all(clu
     assert [snap.chunk(i).id for i in range(len(snap))] == [theirs.chunk(i).id for i in range(len(theirs))]
 
 
-# The cancelled job runs in a driver process of its own, which then shuts Ray down at once, as a test's
-# teardown does: a Ray Data thread still calling into Ray then ends the process ("The core worker has
-# already been shutdown ... The process will exit", rc 1); in the test process it took the whole suite down.
-# A busy machine is made certain: each step of Ray Data's scheduling loop takes 0.5 s, and the executor's own
-# 2 s wait for its loop to stop runs out at once.
-CANCELLING_DRIVER = r"""
-import json, sys, threading, time
-from pathlib import Path
-from ray.data._internal.execution import streaming_executor as se
-from qa import Assistant
-from qa.index import Index
-from qa.ingest import get_runner
-from qa.ingest.ray_runner import EXECUTOR_THREADS
-
-step, join = se.StreamingExecutor._scheduling_loop_step, se.StreamingExecutor.join
-se.StreamingExecutor._scheduling_loop_step = lambda self, topology: time.sleep(0.5) or step(self, topology)
-se.StreamingExecutor.join = lambda self, timeout=None: join(self, 0.01 if timeout == 2.0 else timeout)
-address, corpus, folder = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-a = Assistant.open(folder)
-staged, stage = [], Index.stage
-
-def recording(index, additions):
-    staged.append(len(additions))
-    return stage(index, additions)
-
-Index.stage = recording
-
-class Cancelled(Exception):
-    pass
-
-def cancel(done, total):
-    if done:  # after the first block, whose documents are staged by now
-        raise Cancelled
-
-try:
-    a.add([corpus], progress=cancel, runner=get_runner("ray", address=address, segment_rows=1))
-    outcome = "finished"
-except Cancelled:
-    outcome = "cancelled"
-left = [t.name for t in threading.enumerate() if t.name.startswith(EXECUTOR_THREADS)]
-print("RESULT " + json.dumps({"outcome": outcome, "staged": staged, "left": left}), flush=True)
-import ray
-ray.shutdown()
-print("SHUT DOWN", flush=True)
-"""
-
-
 def test_a_job_cancelled_mid_way_leaves_the_index_as_it_was(cluster, corpus, tmp_path):
     a = Assistant.build([], tmp_path / "index")
     a.add([corpus / "en-bridge.txt"])
     before = (a.index.snapshot.generation, [d["id"] for d in a.documents()], len(a.index.snapshot))
     segments = sorted(p.name for p in (a.index.folder / "segments").iterdir())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    driver = subprocess.run([sys.executable, "-c", CANCELLING_DRIVER, cluster, str(corpus), str(a.index.folder)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    # A driver of its own (tests/ray_cancel_driver.py): it shuts Ray down right after the job, on a busy machine.
+    args = [cluster, str(corpus), str(a.index.folder)]
+    driver = subprocess.run([sys.executable, "-m", "tests.ray_cancel_driver", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
     lines = [line for line in driver.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, (driver.returncode, driver.stderr[-3000:])
     result = json.loads(lines[-1].removeprefix("RESULT "))
