@@ -179,7 +179,8 @@ def evidence_abstains(raw: Raw) -> bool:
     by_hit = {id(h): c.reshape(-1, 1).astype(np.float64) for h, c in zip(raw.hits, raw.cosines)}
     q = raw.item
     return answer(q.question, q.lang, raw.hits, np.ones(1), q.question, lambda h: by_hit[id(h)],
-                  AnswerSettings(abstention="evidence")).abstained
+                  # the scorer: no model is read, so a model of a new format can be trained
+                  AnswerSettings(abstention="evidence", ranker="scorer")).abstained
 
 
 def veto_probabilities(val: list[Scored], answerability: Linear, rankers: dict[str, Linear], same: bool) -> list[float]:

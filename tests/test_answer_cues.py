@@ -23,3 +23,13 @@ def test_sentence_types_and_what_a_who_question_accepts():
     assert "count" in sentence_types("حضره أزيد من 150 مشارك")
     assert not matches("date", sentence_types("The bridge is long and wide."))
     assert not matches("other", sentence_types("It opened in 2001."))
+
+
+def test_a_weekday_is_a_date_and_a_city_after_in_is_a_place():
+    # issue 13: "متى اختتم المنتدى؟" is answered by "اختتمت أشغاله اليوم السبت بمراكش" (on Saturday, in Marrakech)
+    first = "دعا المشاركون في المؤتمر الدولي، الذي اختتمت أشغاله اليوم السبت بمراكش، إلى جعل الدبلوماسية محركا."
+    assert sentence_types(first) >= {"date", "place"}
+    assert sentence_types("The market opens on Saturday in Cairo.") >= {"date", "place"}
+    assert "date" in sentence_types("يتدرب الفريق يوم الاثنين") and "date" not in sentence_types("حضر الاثنين معا")
+    # a city inside a name is not where something is
+    assert "place" not in sentence_types("الدورة 11 من منتدى مراكش للأمن تحت شعار الاستقرار")

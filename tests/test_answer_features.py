@@ -46,6 +46,9 @@ def test_a_shared_stem_prefix_counts_as_the_same_word():
     # Snowball: "مشارك" -> "مشار", "المشاركين" -> "مشارك"
     assert soft_match("مشارك", {"منتد", "مشار"}) and not soft_match("design", {"desk", "bridg"})
     assert soft_match("2001", {"2001"}) and not soft_match("2001", {"20011"})
+    # Arabic roots of three letters: "اختتم" stems to "اخت", "اختتمت" to "اختتم"; "نظم" and its participle "منظم"
+    assert soft_match("اخت", {"اختتم"}) and soft_match("نظم", {"منظم"}) and soft_match("منظم", {"نظم"})
+    assert not soft_match("اخت", {"اختيارات"}) and not soft_match("bed", {"bedroom"})
 
 
 def test_question_features_count_the_missing_words_within_one_language_only():

@@ -21,10 +21,19 @@ RIGHT = {
     "من نظم المنتدى؟": ORGANISER,
     # short: its answer is in the 4th passage (the evidence read 3 before and abstained)
     "كم عدد المشاركين؟": "150 مشارك",
+    # a weekday answers "when" (cues), and "اختتم" (stem "اخت") is the word of "اختتمت" (stem "اختتم")
+    "متى اختتم المنتدى؟": "اختتمت أشغاله اليوم السبت",
+    "أين انعقد المنتدى؟": "بمراكش",
+    "Where was the forum held?": "بمراكش",
+    "When did the forum close?": "اختتمت أشغاله اليوم السبت",
 }
 KNOWN_WRONG = {  # strict: the day it is right, this marker must go
     "من نظم المنتدى؟": "the learned ranker cites the slogan sentence ('الذي نظم هذه السنة تحت شعار': the exact "
                        "verb) above 'المنظم من قبل ...'; today's scorer cites the participants sentence",
+    "أين انعقد المنتدى؟": "no word but the forum's is shared; the ranker puts the participants and the slogan "
+                          "sentences above 'بمراكش', and the veto abstains (probability 0.12)",
+    "Where was the forum held?": "across languages the participants sentence has the best cosine (0.80) and is cited",
+    "When did the forum close?": "abstains: across languages the best evidence is 0.833, below the bar 0.84",
 }
 
 

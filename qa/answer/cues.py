@@ -5,7 +5,8 @@ Types: ``count`` (how many / كم عدد), ``quantity`` (how much, how long, a p
 ``organisation`` (which company / أي حزب). A "who" question accepts a person or an organisation
 ("Who organised the forum?" → "the Moroccan Centre for Strategic Studies"). Cues are regular
 expressions over the ``normalize``d text (so أ/إ/آ → ا, ة → ه, ى → ي), in both languages.
-Out of scope: named-entity recognition (the cues are lexical: titles, months, units, capitals).
+Out of scope: named-entity recognition (the cues are lexical: titles, months, weekdays, units, the names of
+countries and large cities).
 """
 
 from __future__ import annotations
@@ -42,6 +43,24 @@ ORDER = ("date", "count", "quantity", "place", "organisation", "person")
 _MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|december|"
            r"يناير|فبراير|مارس|ابريل|مايو|يونيو|يوليو|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|كانون|شباط|اذار|نيسان|ايار|"
            r"حزيران|تموز|ايلول|تشرين|محرم|صفر|ربيع|جمادي|رجب|شعبان|رمضان|شوال|ذو القعده|ذو الحجه")
+# A weekday answers "when" ("اختتمت أشغاله اليوم السبت"); الاثنين and الاحد only after يوم (also "the two", "one").
+_WEEKDAYS = (r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|السبت|الجمعه|الخميس|الاربعاء|الثلاثاء"
+             r"|يوم\s+(الاثنين|الاحد)")
+# Countries, regions and large cities, in both languages, after "in / at / from / to" (ب، في، إلى، من): where
+# something is ("بمراكش"), not a name that holds a place ("منتدى مراكش للأمن"). A short list, not a gazetteer.
+_PLACES_AR = ("مصر|المغرب|الجزائر|تونس|ليبيا|السودان|موريتانيا|السعوديه|اليمن|عمان|الامارات|قطر|البحرين|الكويت|العراق|"
+              "سوريا|سوريه|لبنان|الاردن|فلسطين|تركيا|ايران|فرنسا|المانيا|ايطاليا|اسبانيا|بريطانيا|انجلترا|روسيا|الصين|"
+              "اليابان|الهند|امريكا|الولايات المتحده|كندا|البرازيل|افريقيا|اوروبا|اسيا|الاندلس|الحجاز|الشام|القاهره|"
+              "الاسكندريه|الرباط|مراكش|الدار البيضاء|فاس|طنجه|وهران|طرابلس|الخرطوم|الرياض|جده|مكه|المدينه المنوره|دبي|"
+              "ابوظبي|الدوحه|المنامه|مسقط|صنعاء|عدن|بغداد|البصره|الموصل|دمشق|حلب|بيروت|القدس|غزه|اسطنبول|انقره|طهران|"
+              "باريس|لندن|برلين|روما|مدريد|موسكو|واشنطن|نيويورك|بكين|طوكيو")
+_PLACES_EN = ("egypt|morocco|algeria|tunisia|libya|sudan|mauritania|saudi arabia|yemen|oman|emirates|qatar|bahrain|"
+              "kuwait|iraq|syria|lebanon|jordan|palestine|turkey|iran|france|germany|italy|spain|britain|england|"
+              "russia|china|japan|india|america|united states|canada|brazil|africa|europe|asia|andalusia|cairo|"
+              "alexandria|rabat|marrakech|marrakesh|casablanca|fez|tangier|algiers|tunis|tripoli|khartoum|riyadh|"
+              "jeddah|mecca|medina|dubai|abu dhabi|doha|manama|muscat|sanaa|aden|baghdad|basra|mosul|damascus|aleppo|"
+              "beirut|amman|jerusalem|gaza|istanbul|ankara|tehran|paris|london|berlin|rome|madrid|moscow|washington|"
+              "new york|beijing|tokyo")
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
                  r"thousand|million|billion|dozen|واحد|اثنان|اثنين|اثني|ثلاث|ثلاثه|اربع|اربعه|خمس|خمسه|ست|سته|سبع|"
                  r"سبعه|ثمان|ثماني|ثمانيه|تسع|تسعه|عشر|عشره|عشرون|عشرين|مائه|مئه|مئات|الف|الاف|مليون|ملايين|مليار")
@@ -52,7 +71,7 @@ _S = {
     # a number that is not a year (1000-2099 standing alone): "born in 1883" counts nothing
     "count": re.compile(rf"(?<![\d.,])(?!(1\d{{3}}|20\d{{2}})(?![\d.,]))\d|\b({_NUMBER_WORDS})\b"),
     "date": re.compile(rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}\s*(ad|bc|ce|bce|ق\.?م|هـ|ه|م))\b|\b({_MONTHS})\b"
-                       r"|\b(century|decade|قرن|القرن|عقد)\b"),
+                       rf"|\b(century|decade|قرن|القرن|عقد)\b|\b({_WEEKDAYS})\b"),
     "quantity": re.compile(rf"(\d[\d.,]*|\b({_NUMBER_WORDS})\b)\s*(\w+\s+)?({_UNITS})"),
     "person": re.compile(r"\b(بن|ابن|ابو|بنت|الملك|الرئيس|الشيخ|السلطان|الامير|الاميره|الدكتور|السيد|السيده|الخليفه|"
                          r"الوزير|المطرب|المطربه|المغني|المغنيه|الممثل|الممثله|الكاتب|الشاعر|القائد|المخرج|المدرب|"
@@ -61,7 +80,8 @@ _S = {
                          r"wife|husband|son|daughter|father|mother)\b"),
     "place": re.compile(r"\b(مدينه|دوله|بلد|عاصمه|العاصمه|منطقه|قريه|محافظه|جزيره|نهر|جبل|قاره|اقليم|ولايه|شمال|جنوب|"
                         r"شرق|غرب|city|country|capital|region|village|province|island|river|mountain|continent|"
-                        r"state|north|south|east|west|located|lies|born in)\b"),
+                        r"state|north|south|east|west|located|lies|born in)\b"
+                        rf"|(^|\W)[وف]?(ب|في\s+|الي\s+|من\s+)({_PLACES_AR})(\W|$)|\b(in|at|near|from|to)\s+({_PLACES_EN})\b"),
     "organisation": re.compile(r"\b(المركز|مركز|منظمه|الاتحاد|اتحاد|الفيدراليه|الجمعيه|جمعيه|الشركه|شركه|الحزب|حزب|"
                                r"النادي|نادي|جامعه|الجامعه|وزاره|مجلس|الهيئه|المعهد|مؤسسه|الرابطه|اللجنه|company|"
                                r"organi[sz]ation|federation|centre|center|party|club|association|council|ministry|"
@@ -91,3 +111,4 @@ def sentence_types(sentence: str) -> frozenset[str]:
 
 def matches(asked: str, present: frozenset[str]) -> bool:
     return asked != "other" and bool(ACCEPTS[asked] & present)
+

@@ -68,13 +68,24 @@ class Pool(NamedTuple):
     lang: str
 
 
+def related(a: str, b: str) -> bool:
+    """Two stems of one word: sharing their first four letters where one is a prefix of the other; or,
+    for an Arabic stem of three letters (Snowball leaves roots: "اختتم" gives "اخت", "اختتمت" "اختتم"),
+    the other starts with it and is at most two letters longer, or is its participle م + root ("نظم",
+    "المنظم")."""
+    if len(a) >= 4 and len(b) >= 4:
+        return a[:4] == b[:4] and (a.startswith(b) or b.startswith(a))
+    short, long = sorted((a, b), key=len)
+    if len(short) != 3 or short.isascii() or short.isdigit():
+        return False
+    return long.startswith(short) and len(long) <= 5 or long == "م" + short
+
+
 def soft_match(token: str, tokens: set[str]) -> bool:
-    """``token`` or a stem sharing its first four letters with it where one is a prefix of the other."""
+    """``token`` or a stem ``related`` to it."""
     if token in tokens:
         return True
-    if len(token) < 4 or token.isdigit():
-        return False
-    return any(len(t) >= 4 and t[:4] == token[:4] and (t.startswith(token) or token.startswith(t)) for t in tokens)
+    return not token.isdigit() and any(related(token, t) for t in tokens)
 
 
 def _gather(hits: list[Hit], cosines: list[np.ndarray]) -> list[Candidate]:
