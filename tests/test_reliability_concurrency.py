@@ -56,8 +56,9 @@ def _matches(snap, hits) -> bool:
                for h in hits)
 
 
-def test_ask_and_search_while_ingesting_and_removing(setup):
-    assistant, base_files, incoming, history = setup
+def _ask_while_writing(assistant, base_files, incoming) -> list[tuple[str, object]]:
+    """ASKERS threads ask and search while one thread ingests ADDS files and another removes REMOVES (and
+    puts the first back); the askers' (kind, result) pairs. Any failure in a thread fails the test."""
     stop = threading.Event()
     errors: list[BaseException] = []
     results: list[tuple[str, object]] = []
@@ -105,6 +106,28 @@ def test_ask_and_search_while_ingesting_and_removing(setup):
         t.join(60)
     assert not errors, errors
     assert not any(t.is_alive() for t in askers + writers)
+    return results
+
+
+def _assert_consistent_with_a_snapshot(kind: str, result, history, vectors) -> None:
+    """The result matches one snapshot that existed, its citations included: the score of each cited
+    sentence is what that snapshot's sentence vector gives for the question."""
+    hits = list(result.passages) if kind == "ask" else result
+    candidates = [s for s in history if _matches(s, hits)]
+    assert candidates, f"{kind} result matches no snapshot: {[h.chunk.doc_id for h in hits]}"
+    if kind == "ask":
+        by_id = {h.chunk.id: h for h in hits}
+        assert result.abstained == (not result.citations)
+        for c in result.citations:
+            hit = by_id[c.chunk_id]
+            j = [(s.start, s.end) for s in hit.chunk.sentences].index((c.start, c.end))
+            assert any(abs(float(s.sentences_of(hit.row)[j] @ vectors[result.question]) - c.score) < 1e-3
+                       for s in candidates), c
+
+
+def test_ask_and_search_while_ingesting_and_removing(setup):
+    assistant, base_files, incoming, history = setup
+    results = _ask_while_writing(assistant, base_files, incoming)
 
     # Writers: every change went live once, in a complete snapshot.
     assert len(history) == 1 + ADDS + REMOVES + 1
@@ -118,22 +141,11 @@ def test_ask_and_search_while_ingesting_and_removing(setup):
     assert {str(p.resolve()) for p in incoming[:ADDS]} <= final
     assert not {str(p.resolve()) for p in base_files[1:REMOVES]} & final
 
-    # Readers: each result is consistent with one snapshot that existed, its citations included: the
-    # score of each cited sentence is what that snapshot's sentence vector gives for the question.
+    # Readers: each result is consistent with one snapshot that existed.
     assert len(results) >= ASKERS  # every asker finished at least one question
     vectors = {q: assistant.embedder.embed_queries([q])[0] for q, _ in QUESTIONS}
     for kind, result in results:
-        hits = list(result.passages) if kind == "ask" else result
-        candidates = [s for s in history if _matches(s, hits)]
-        assert candidates, f"{kind} result matches no snapshot: {[h.chunk.doc_id for h in hits]}"
-        if kind == "ask":
-            by_id = {h.chunk.id: h for h in hits}
-            assert result.abstained == (not result.citations)
-            for c in result.citations:
-                hit = by_id[c.chunk_id]
-                j = [(s.start, s.end) for s in hit.chunk.sentences].index((c.start, c.end))
-                assert any(abs(float(s.sentences_of(hit.row)[j] @ vectors[result.question]) - c.score) < 1e-3
-                           for s in candidates), c
+        _assert_consistent_with_a_snapshot(kind, result, history, vectors)
     print(f"\n{len(results)} answers and searches over {len(history)} snapshots")
 
 
