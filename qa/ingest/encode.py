@@ -1,14 +1,22 @@
-"""Documents → ``Addition``s: chunk, embed every distinct text once, tokenize for BM25.
+"""Documents → ``Addition``s: chunk, embed, tokenize for BM25.
 
-Every distinct text of the whole ingest (a sentence shared by overlapping chunks or repeated across
-documents, a one-sentence chunk that is its own sentence) is embedded once, by the per-core workers
-(``workers``). A chunk's vector is embedded, or with ``passage_vectors="from-sentences"`` the
-normalised mean of its sentences' vectors. Out of scope: deciding what to ingest (``plan``) and
-writing the index (``commit``).
+Two ways to the vectors, both on the per-core workers (``workers``):
+- one pass (opt-in: ``QA_ONE_PASS=on``, an embedder with ``one_pass``, chunks ``embedded``; off by
+  default until two knife-edge answer tests are settled, docs/benchmarks.md "Sentence-local last layers"):
+  each distinct chunk is embedded once, and its sentences' vectors are pooled from the same forward
+  pass over the chunk, whose last layers run again with each sentence's attention kept to itself
+  (``qa.e5engine``, ``E5Small.sentence_local_layers``): the chunk vectors are those of the separate
+  way, the sentence vectors near them, and no sentence costs a whole pass of its own;
+- separate: every distinct text of the ingest (a sentence shared by overlapping chunks or repeated
+  across documents, a one-sentence chunk that is its own sentence) is embedded once. A chunk's vector
+  is embedded, or with ``passage_vectors="from-sentences"`` the normalised mean of its sentences'.
+Out of scope: deciding what to ingest (``plan``) and writing the index (``commit``).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -18,9 +26,11 @@ from ..embed import Embedder
 from ..index import Addition
 from ..lexical import tokenize
 from ..records import Chunk, Document
-from .workers import embed_texts
+from .workers import embed_texts, run_batches
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger("qa.ingest")
+_told: set[str] = set()
 
 
 def sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[list[int]]]:
@@ -77,9 +87,23 @@ def encode(documents: list[tuple[Document, str]], embedder: Embedder, settings: 
     return encode_chunked(chunk_all(documents, embedder, settings), embedder, settings, progress, workers)
 
 
+def one_pass(embedder: Embedder, settings: ChunkSettings) -> bool:
+    """Whether sentence vectors come from their chunk's forward pass (see the module's docstring); when
+    they cannot because the engine is not built, the embedder's notice is logged (once a process)."""
+    if settings.passage_vectors != "embedded" or os.environ.get("QA_ONE_PASS", "off").lower() != "on":
+        return False
+    notice = getattr(embedder, "one_pass_notice", None)
+    if notice and notice not in _told:
+        _told.add(notice)
+        log.warning(notice)
+    return bool(getattr(embedder, "one_pass", False))
+
+
 def encode_chunked(chunked: Chunked, embedder: Embedder, settings: ChunkSettings,
                    progress: Progress | None = None, workers: int | None = None) -> list[Addition]:
     """``encode`` for documents already chunked."""
+    if one_pass(embedder, settings):
+        return encode_one_pass(chunked, embedder, progress, workers)
     total = sum(len(c) for _, _, c in chunked)
     pool = TextSlots()
     plans = []
@@ -106,3 +130,42 @@ def encode_chunked(chunked: Chunked, embedder: Embedder, settings: ChunkSettings
             tokens=[tokenize(c.text) for c in chunks],
         ))
     return additions
+
+
+def encode_one_pass(chunked: Chunked, embedder: Embedder, progress: Progress | None = None,
+                    workers: int | None = None) -> list[Addition]:
+    """``encode_chunked`` with each distinct chunk embedded once, its sentences' vectors from the same
+    pass (``Embedder.embed_passage_sentences``). A one-sentence chunk's sentence is the chunk itself
+    and keeps the chunk's vector (as in the separate way); a sentence with no token of its own (the
+    engine gives it a zero vector) does too."""
+    total = sum(len(c) for _, _, c in chunked)
+    slot: dict[tuple[str, tuple[int, ...]], int] = {}
+    keys = [[slot.setdefault((c.text, tuple(s.start - c.start for s in c.sentences)), len(slot)) for c in chunks]
+            for _, _, chunks in chunked]
+    texts, starts = [k[0] for k in slot], [list(k[1]) for k in slot]
+    if progress and chunked:
+        progress(0 if texts else total, total)
+    report = (lambda done: progress(total * done // len(texts), total)) if progress and texts else None
+    embed = lambda a, b: embedder.embed_passage_sentences(texts[a:b], starts[a:b])  # type: ignore[attr-defined]  # noqa: E731
+    parts = run_batches(embedder, texts, embed, report, workers) if texts else []
+    vectors = np.vstack([p[0] for p in parts]) if parts else np.zeros((0, embedder.dim), np.float32)
+    sentences = [s for p in parts for s in p[1]]
+    additions = []
+    for (doc, digest, chunks), rows in zip(chunked, keys):
+        passage = vectors[rows] if rows else np.zeros((0, embedder.dim), np.float32)
+        additions.append(Addition(
+            document=doc, file_hash=digest, chunks=chunks, vectors=passage,
+            sentence_vectors=[_own_or_chunk(sentences[r], vectors[r]) for r in rows],
+            tokens=[tokenize(c.text) for c in chunks],
+        ))
+    return additions
+
+
+def _own_or_chunk(sentences: np.ndarray, chunk: np.ndarray) -> np.ndarray:
+    if len(sentences) == 1:
+        return chunk[None, :].copy()
+    empty = ~np.any(sentences, axis=1)
+    if empty.any():
+        sentences = sentences.copy()
+        sentences[empty] = chunk
+    return sentences

