@@ -19,11 +19,17 @@ ANSWERABLE = ["How many participants attended the forum?", "كم عدد المش
 
 @pytest.mark.parametrize("question", NEAR_MISS)
 def test_seed_near_misses_abstain_where_the_evidence_alone_answers(seed_assistant, question):
-    today = Assistant(seed_assistant.index, AnswerSettings(abstention="evidence")).ask(question)
+    """The veto abstains where the evidence alone answers. The evidence bar is set just under this
+    question's own evidence (which sits within 0.01 of the shipped 0.84 either way, depending on how
+    the sentence vectors were made), so the precondition does not stand on a float edge."""
+    assert seed_assistant.ask(question).abstained  # at the shipped bar
+    evidence = seed_assistant.ask(question).evidence
+    bar = round(evidence - 0.01, 4)
+    today = Assistant(seed_assistant.index, AnswerSettings(abstention="evidence", threshold=bar)).ask(question)
     assert not today.abstained and today.citations  # the cited wrong answer the veto exists for
-    vetoed = seed_assistant.ask(question)
+    vetoed = Assistant(seed_assistant.index, AnswerSettings(threshold=bar)).ask(question)
     assert vetoed.abstained and not vetoed.citations and vetoed.text == "لم أجد الإجابة في الوثائق."
-    assert vetoed.passages and vetoed.evidence == today.evidence  # the closest passages, the same evidence
+    assert vetoed.passages and vetoed.evidence == today.evidence == evidence  # the closest passages, the same evidence
 
 
 @pytest.mark.parametrize("question", ANSWERABLE)
