@@ -67,3 +67,14 @@ def test_an_empty_pool_has_the_weakest_row():
     p = pool("How long is the bridge?", "How long is the bridge?", "en", [], [])
     row = question_features(p, np.zeros(0), np.zeros(0, int))
     assert row.shape == (len(QUESTION_FEATURES),) and row[0] == -10.0
+
+
+def test_the_pool_bm25_counts_a_related_stem_as_the_overlap_does():
+    # issue 13: "من نظم المنتدى؟" - the organiser sentence says "المنظم" (stem "منظم"), never "نظم"
+    text = "وشكل هذا المؤتمر المنظم من قبل المركز فضاء للنقاش. وعرف هذا اللقاء حضور أزيد من 150 مشاركا."
+    chunk = Chunk(id="c", doc_id="d", path="/a.txt", title="t", lang="ar", text=text, start=0, end=len(text),
+                  sentences=tuple(sentence_spans(text)))
+    p = pool("من نظم المنتدى؟", "من نظم المنتدى؟", "ar", [Hit(rank=1, score=1.0, chunk=chunk, dense=0.9, row=0)],
+             [_cos(0.8, 0.8)])
+    row = {name: p.matrix[:, i] for i, name in enumerate(FEATURES)}
+    assert row["overlap"][0] > 0 and row["bm25"][0] == 1.0 and row["bm25"][1] == 0.0

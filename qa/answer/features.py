@@ -3,12 +3,12 @@
 A ``Pool`` holds every sentence of the top passages that could answer (headings, fragments under
 ``MIN_WORDS`` words and repeats from overlapping chunks left out) with one row of ``FEATURES`` each:
 the sentence cosine (vectors stored at ingest, nothing embedded here) and its gap to the best, the
-passage's rank, fused score and cosine, the sentence's BM25 among the pool's sentences, stemmed word
-overlap (a shared stem prefix counts: Snowball gives "مشار" for "مشارك" but "مشارك" for
-"المشاركين"), the answer-type match (``cues``), position, length, the cross-lingual flag, the
-neighbours' cosines and that of the section heading above. ``question_features`` turns a pool and
-the ranker's scores into the row of ``QUESTION_FEATURES`` the answerability model reads
-(``answerability``): the best score and its gap to the next, the best cosine, how many of the
+passage's rank, fused score and cosine, the sentence's BM25 among the pool's sentences and stemmed word
+overlap (for both, a ``related`` stem counts: Snowball gives "مشار" for "مشارك" but "مشارك" for
+"المشاركين", "منظم" for "المنظم" but "نظم" for "نظم"), the answer-type match (``cues``), position,
+length, the cross-lingual flag, the neighbours' cosines and that of the section heading above.
+``question_features`` turns a pool and the ranker's scores into the row of ``QUESTION_FEATURES`` the
+answerability model reads (``answerability``): the best score and its gap to the next, the best cosine, how many of the
 question's words the best sentence and its passage lack (a near-miss question names a detail its
 paragraph does not give), whether a sentence of the asked type is among the best, within one
 language and across.
@@ -110,7 +110,9 @@ def _bm25(counts: list[Counter], q_tokens: tuple[str, ...]) -> np.ndarray:
     avg = max(float(lengths.mean()) if n else 1.0, 1.0)
     out = np.zeros(n)
     for t in q_tokens:
-        tf = np.array([c[t] for c in counts], np.float64)
+        # a stem related to the question's counts as it does for the overlap ("منظم" for "نظم")
+        tf = np.array([sum(k for w, k in c.items() if w == t or not t.isdigit() and related(t, w)) for c in counts],
+                      np.float64)
         df = float((tf > 0).sum())
         if not df:
             continue
