@@ -1,23 +1,20 @@
 """The ``qa`` command line: a thin click layer over ``Assistant``.
 
-Domain errors (``ValueError`` and its subclasses) become one clean line on stderr and exit code 1;
-a Ctrl-C becomes one line saying what was kept and exit code 130 (the shell's 128 + SIGINT, so a
-script can tell it from a failure); anything else is a bug and keeps its traceback. Out of scope:
-formatting beyond plain text/JSON.
+Domain errors become one clean line and exit code 1, a Ctrl-C exit code 130 and one line saying what
+was kept (``cli_errors``); ``qa eval`` is in ``cli_eval``. Out of scope: formatting beyond plain text/JSON.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .assistant import DEFAULT_INDEX, Assistant
+from .assistant import Assistant
 from .chunk import PASSAGE_VECTORS, ChunkSettings
+from .cli_errors import DomainErrors, Interrupted, ingest_kept
+from .cli_eval import evaluate_cmd
 from .cli_options import (
     current_store,
     generator_options,
@@ -29,48 +26,11 @@ from .cli_options import (
     print_report,
     progress_bar,
     search_options,
-    store_option,
 )
 from .cli_settings import LOG_LEVELS, check_index_settings, index_settings_given, resolve
 from .embed import DEFAULT_EMBEDDER
-from .index import stores
 from .ingest import RUNNERS, get_runner
 from .records import Answer
-from .retrieve import MODES
-
-INTERRUPTED_RC = 130
-
-
-class Interrupted(KeyboardInterrupt):
-    """A Ctrl-C during a command that knows what it kept: ``kept`` is the line ``qa`` prints."""
-
-    def __init__(self, kept: str):
-        super().__init__(kept)
-        self.kept = kept
-
-
-class DomainErrors(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ValueError as e:
-            raise click.ClickException(str(e)) from e
-        except KeyboardInterrupt as e:
-            # click's own handling prints "Aborted!" and exits 1, the code of a failure.
-            kept = e.kept if isinstance(e, Interrupted) else "stopped before it finished"
-            click.echo(f"\ninterrupted: {kept}", err=True)  # the newline ends a progress bar's line
-            raise click.exceptions.Exit(INTERRUPTED_RC) from e
-
-
-def ingest_kept(assistant: Assistant, generation_before: str) -> str:
-    """What an interrupted ingest left. An ingest applies all it embedded in one commit at its end
-    (an atomic replace of the index's CURRENT), so before that nothing of it is visible; a changed
-    generation means that commit (or another writer's) got through."""
-    if assistant.index.snapshot.generation == generation_before:
-        return ("nothing of this ingest was applied; the index holds what it held before "
-                "(run it again to add the files)")
-    return ("the index changed while the ingest ran (its final commit or another writer's); "
-            "`qa docs` lists what it holds")
 
 
 @click.group(cls=DomainErrors)
@@ -83,6 +43,9 @@ def ingest_kept(assistant: Assistant, generation_before: str) -> str:
 def main(ctx: click.Context, config_file: Path | None, log_level: str | None) -> None:
     """Ask questions about your Arabic and English documents, offline, with cited answers."""
     ctx.obj = {"config_file": config_file, "log_level": log_level}
+
+
+main.add_command(evaluate_cmd)
 
 
 @main.command()
@@ -212,59 +175,6 @@ def info(index_dir: Path, as_json: bool) -> None:
     click.echo("\nsettings (value, where it comes from):")
     for key, value, src in cfg.rows():
         click.echo(f"  {key:26} {value!s:12} {src}")
-
-
-@main.command(name="eval")
-@click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--corpus", "corpus", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="SQuAD file(s) whose contexts form the corpus; questions pair up by id.")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="JSONL sets: the index to score (default embeddings). SQuAD/BEIR sets: keep the index "
-                   "of their corpus here and reuse it next time (default: a temporary folder).")
-@click.option("--k", default=5, show_default=True, help="Passages given to the answer step.")
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
-@click.option("--embedder", default=None, help="Embedder for the temporary index (default e5-small).")
-@click.option("--max-tokens", default=ChunkSettings().max_tokens, show_default=True, help="Chunk size (new index).")
-@click.option("--overlap", default=ChunkSettings().overlap_tokens, show_default=True, help="Chunk overlap (new index).")
-@click.option("--passage-vectors", type=click.Choice(PASSAGE_VECTORS), default="embedded", show_default=True)
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
-@click.option("--seed", type=int, default=None, help="Shuffle the questions with this seed before --limit.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write metrics.json, per_question.jsonl, report.md and plots here.")
-@click.option("--json", "as_json", is_flag=True, help="Print metrics.json only.")
-@generator_options
-@store_option
-def evaluate_cmd(datasets: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, mode: str,
-                 embedder: str | None, max_tokens: int, overlap: int, passage_vectors: str, limit: int | None,
-                 seed: int | None, out_dir: Path | None, as_json: bool, generator_spec: str | None,
-                 context_tokens: int, llm_timeout: float, answer_tokens: int) -> None:
-    """Score retrieval and answers on SQuAD JSON, JSONL or BEIR test sets (with --generator, the
-    generated answers too, next to the extractive ones)."""
-    from . import datasets as ds
-    from . import report
-    from .evaluate import EvalConfig, evaluate
-
-    dataset = ds.load(list(datasets), list(corpus) or None)
-    for qid, why in [] if as_json else dataset.skipped[:20]:
-        click.echo(f"skipped {qid}: {why}", err=True)
-    if dataset.kind == "jsonl" and index_dir is None:
-        index_dir = Path(os.environ.get("QA_INDEX", str(DEFAULT_INDEX)))
-    cfg = resolve(index_dir)
-    if index_dir is not None and stores.exists(current_store(), index_dir):
-        check_index_settings(Assistant.open(index_dir, store=current_store()), index_settings_given(cfg))
-    run_config = EvalConfig(cfg.get("answer.k"), cfg.get("answer.mode"), cfg.get("index.embedder"), limit, seed,
-                            ChunkSettings(**cfg.section("chunking")), store=current_store())
-    generator = load_generator(generator_spec, context_tokens, llm_timeout, answer_tokens)
-    result = evaluate(dataset, index_dir, run_config,
-                      progress=None if as_json else progress_bar("questions", unit="question"), generator=generator)
-    if out_dir:
-        report.write(result, out_dir, "qa eval " + " ".join(sys.argv[2:]), dataset.skipped)
-    if as_json:
-        click.echo(json.dumps(result.metrics, ensure_ascii=False, indent=1))
-        return
-    click.echo(report.table(result.metrics))
-    if generator is not None:
-        click.echo("\n" + report.generated_table(result.metrics))
 
 
 @main.command()

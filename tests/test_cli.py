@@ -1,16 +1,11 @@
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
 
-from qa import Assistant
 from qa.cli import main
-from tests.conftest import PARALLEL, ROOT, SEEDS
+from tests.conftest import PARALLEL, SEEDS
 
 
 @pytest.fixture()
@@ -124,43 +119,3 @@ def test_ingest_refuses_new_index_flags_that_differ_from_the_existing_index(proj
     same = run("ingest", str(project / "a.txt"), "--index", "idx", "--max-tokens", "120", "--overlap", "40")
     assert same.exit_code == 0 and "1 added" in same.stdout  # the index's own settings, said again, are fine
 
-
-def test_eval_reports_the_chunk_settings_of_the_index_it_used(project):
-    from tests.conftest import FIXTURES
-
-    squad = str(FIXTURES / "eval" / "squad_en.json")
-    first = run("eval", squad, "--index", "ev", "--max-tokens", "120", "--overlap", "20", "--json")
-    assert first.exit_code == 0, first.output
-    assert json.loads(first.stdout)["config"]["chunking"]["max_tokens"] == 120
-    again = run("eval", squad, "--index", "ev", "--json")  # no flags: the index's settings, reported as such
-    chunking = json.loads(again.stdout)["config"]["chunking"]
-    assert again.exit_code == 0 and {k: chunking[k] for k in ("max_tokens", "overlap_tokens", "passage_vectors")} \
-        == {"max_tokens": 120, "overlap_tokens": 20, "passage_vectors": "embedded"}
-    refused = run("eval", squad, "--index", "ev", "--max-tokens", "300")
-    assert refused.exit_code == 1 and "--max-tokens" in refused.output and "rebuild" in refused.output
-
-
-def test_ctrl_c_during_an_ingest_exits_130_and_applies_none_of_it(project):
-    """A real ``qa ingest`` process sent SIGINT once it has begun embedding: exit code 130 (not the
-    crash code 1), one line saying what was kept, and the index holds exactly what it held before."""
-    assert run("ingest", str(PARALLEL / "en" / "bridge.txt"), "--index", "idx").exit_code == 0
-    many = project / "many"
-    many.mkdir()
-    for i in range(40):  # distinct texts (an ingest embeds a repeated text once): seconds of embedding
-        (many / f"note{i}.txt").write_text(f"Note {i}.\n" + " ".join(
-            f"Station {i}-{j} recorded {i * 7 + j} millimetres of rain on day {j}." for j in range(12)))
-    child = subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(many), "--index", "idx"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
-    seen = b""
-    while b"embedding" not in seen:  # the progress bar: files read, the first batch being embedded
-        part = child.stderr.read1(4096)
-        assert part, f"the ingest ended before embedding: {seen.decode()}"
-        seen += part
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=120)
-    lines = [line for line in (seen + err).decode().splitlines() if line.startswith("interrupted:")]
-    assert child.returncode == 130, (out, seen + err)
-    assert lines == ["interrupted: nothing of this ingest was applied; the index holds what it held before "
-                     "(run it again to add the files)"]
-    assert [d["title"] for d in Assistant.open(project / "idx").documents()] == ["The New River Bridge."]
