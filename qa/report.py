@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .evaluate import RECALL_KS, Result
+from .evaluate import Result
+from .evaluate_question import RECALL_KS
 
 
 def table(metrics: dict[str, Any]) -> str:
