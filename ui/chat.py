@@ -4,36 +4,30 @@ The conversations live in the browser (``gr.BrowserState``: local storage, so th
 reload and a server restart) as a ``conversations`` store; every callback takes the store and
 returns a new one, and the HTML is rendered from it by ``render`` and ``sources``. Callbacks are
 module-level functions of the ``Assistant`` (bound with ``functools.partial``), each testable on
-its own; ``answer_stream`` is the one step that asks: with a language model it yields the draft as
-the model writes it (``streaming: true``, rendered as unverified), then the verified answer that
-replaces it; ``ask`` and ``regenerate`` yield ``respond(...)`` for each. ``gradio_client`` gets ``/ask``
-(``ask_api``): the plain answer and structured citations. Out of scope: the page and the settings
-(``app``), documents (``documents``).
+its own; ``ask`` and ``regenerate`` yield ``respond(...)`` for each draft and answer that
+``chat_answer.answer_stream`` yields. ``gradio_client`` gets ``/ask`` (``chat_answer.ask_api``).
+Out of scope: asking (``chat_answer``), the page and the settings (``app``), documents (``documents``).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
 
-from qa import Answer, Assistant
+from qa import Assistant
 from qa.assistant import MAX_QUESTION_CHARS
-from qa.text import detect_language
 
 from . import conversations as convs
-from . import plain, render, sources
-from .library import public_answer
+from . import render, sources
+from .chat_answer import answer_stream, ask_api, settings_of
 
 # Encrypts nothing worth hiding (the browser's own data): fixed, so saved chats survive a restart.
 STORE_SECRET = "qa-local-conversations"
 STORE_KEY = "qa-conversations"
 IDLE_JS = "() => document.getElementById('qa-chat-col').classList.remove('qa-busy')"
-DRAFT_EVERY_S = 0.15  # re-render a streaming draft at most this often (each render sends the whole chat)
 
 
 class ChatView(NamedTuple):
@@ -48,60 +42,6 @@ class ChatView(NamedTuple):
     history: Any
     scope: Any
     resume: Any
-
-
-def settings_of(k: float, mode: str, lang: str, doc_ids: list[str] | None) -> dict[str, Any]:
-    return {"k": int(k), "mode": mode, "lang": lang or "all", "doc_ids": list(doc_ids or [])}
-
-
-def _scope(assistant: Assistant, doc_ids: list[str] | None) -> tuple[str, ...] | None:
-    """The conversation's documents that still exist; an error when none of a chosen few is left."""
-    if not doc_ids:
-        return None
-    known = {d["id"] for d in assistant.documents()}
-    kept = tuple(d for d in doc_ids if d in known)
-    if not kept:
-        raise gr.Error("The documents this conversation was limited to are gone; choose others under "
-                       "'Only these documents', or clear it to search everything.")
-    return kept
-
-
-def answer_turn(assistant: Assistant, question: str, settings: dict[str, Any],
-                earlier: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ask the assistant; returns the answer as a dict (``gr.Error`` for a bad question)."""
-    langs = None if settings["lang"] in ("", "all") else (settings["lang"],)
-    try:
-        answer = assistant.ask(question, history=convs.history(earlier), k=settings["k"], mode=settings["mode"],
-                               langs=langs, doc_ids=_scope(assistant, settings["doc_ids"]))
-    except ValueError as e:
-        raise gr.Error(str(e)) from e
-    return public_answer(assistant.index.folder, answer.to_dict())  # no server path reaches the page
-
-
-def answer_stream(assistant: Assistant, question: str, settings: dict[str, Any],
-                  earlier: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Drafts of the answer as a model writes it (none on the extractive path), then the answer."""
-    langs = None if settings["lang"] in ("", "all") else (settings["lang"],)
-    try:
-        items = assistant.ask_stream(question, history=convs.history(earlier), k=settings["k"],
-                                     mode=settings["mode"], langs=langs, doc_ids=_scope(assistant, settings["doc_ids"]))
-        draft, shown = "", 0.0
-        for item in items:
-            if isinstance(item, Answer):
-                yield item.to_dict()
-                return
-            draft += item
-            if time.monotonic() - shown >= DRAFT_EVERY_S:
-                shown = time.monotonic()
-                yield draft_answer(question, draft)
-    except ValueError as e:
-        raise gr.Error(str(e)) from e
-
-
-def draft_answer(question: str, text: str) -> dict[str, Any]:
-    """A model's text so far, shown as a draft: no citations yet, not checked against the sources."""
-    return {"text": text, "language": detect_language(question), "abstained": False, "citations": [],
-            "passages": [], "streaming": True}
 
 
 def respond(store: dict[str, Any], asked: bool = True) -> tuple:
@@ -175,18 +115,6 @@ def open_conversation(assistant: Assistant, conversation_id: str | None, store: 
 
 def change_scope(doc_ids: list[str] | None, store: dict | None) -> dict:
     return convs.set_scope(convs.valid(store), doc_ids)
-
-
-def ask_api(assistant: Assistant, question: str, k: int = 5, mode: str = "hybrid", lang: str = "all",
-            doc_ids: list[str] | None = None, history: list[dict] | None = None) -> dict[str, Any]:
-    """A cited answer as data: ``text`` (with ``[n]`` markers), ``citations`` and ``sources_text``."""
-    langs = None if lang in (None, "", "all") else (lang,)
-    try:
-        answer = assistant.ask(question, history=history or [], k=int(k), mode=mode, langs=langs,
-                               doc_ids=tuple(doc_ids) if doc_ids else None)
-    except ValueError as e:
-        raise gr.Error(str(e)) from e
-    return plain.api_answer(answer.to_dict())
 
 
 def saved_conversations() -> Any:
