@@ -6,7 +6,8 @@ snapshot. Per-row arrays (languages, documents) are built at open; vectors, sent
 chunks are read from each segment's memory maps through ``Stacked`` views. BM25 scores all segments
 with the statistics of all live chunks (``lexical_combined.Combined``); dense search asks every segment's FAISS
 index for the language and merges the lists (``dense``). Segments already open in the previous snapshot are
-reused, so following a new generation costs what it added. Out of scope: writing (``generation``).
+reused, so following a new generation costs what it added. Where each segment's live rows stand is
+``rows``. Out of scope: writing (``generation``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from ..lexical_combined import Combined
 from ..records import Chunk
 from . import ann, dense, store
+from .rows import language_codes, row_layout
 from .segment import SEGMENTS, Segment, open_segment
 from .views import Stacked, StackedChunks, sentence_bounds, sentence_picks, top
 
@@ -39,22 +41,8 @@ class Snapshot:
     def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[Segment], deleted: list[list[int]]):
         self.folder, self.segments = folder, tuple(segments)
         self.deleted = tuple(np.asarray(sorted(d), np.int64) for d in deleted)
-        docs, doc_rows, langs, self._live, self._row_of = [], [], [], [], []
-        for seg, gone in zip(self.segments, self.deleted):
-            alive_doc = np.ones(len(seg.documents), bool)
-            alive_doc[gone] = False
-            place = np.where(alive_doc, len(docs) + np.cumsum(alive_doc) - 1, -1).astype(np.int32)
-            docs += [d for d, keep in zip(seg.documents, alive_doc.tolist()) if keep]
-            if len(gone):
-                live = np.flatnonzero(alive_doc[seg.doc_rows])
-                row_of = np.full(seg.rows, -1, np.int64)
-                row_of[live] = np.arange(len(live))
-            else:
-                live = row_of = None
-            self._live.append(live)
-            self._row_of.append(row_of)
-            doc_rows.append(place[seg.doc_rows if live is None else seg.doc_rows[live]])
-            langs.append(seg.langs if live is None else seg.langs[live])
+        rows = row_layout(self.segments, self.deleted)
+        docs, self._live, self._row_of = rows.documents, rows.live, rows.row_of
         # Per segment, computed once: which rows are alive, and the key of its deletion set.
         self._alive = [None if row_of is None else row_of >= 0 for row_of in self._row_of]
         self._deleted_keys = [d.tobytes() for d in self.deleted]
@@ -63,8 +51,8 @@ class Snapshot:
         self.bases = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         totals = [int(seg.sentence_offsets[-1]) for seg in self.segments]
         self.sentence_bases = np.concatenate([[0], np.cumsum(totals)]).astype(np.int64)
-        self.doc_rows = np.concatenate([np.zeros(0, np.int32), *doc_rows])
-        self.langs = np.concatenate([np.zeros(0, "<U8"), *langs])
+        self.doc_rows = np.concatenate([np.zeros(0, np.int32), *rows.doc_rows])
+        self.langs = np.concatenate([np.zeros(0, "<U8"), *rows.langs])
         self.bm25 = Combined([(seg.bm25, row_of) for seg, row_of in zip(self.segments, self._row_of)])
         biggest = max(self.segments, key=lambda s: s.rows, default=None)
         self.manifest = {**manifest, "documents": docs, "chunks": len(self.langs), "segments_open": len(segments),
@@ -145,18 +133,7 @@ class Snapshot:
     @cached_property
     def lang_codes(self) -> tuple[tuple[str, ...], np.ndarray]:
         """(the languages, each row's position in them): a cheap per-row language test at any size."""
-        names = sorted(set().union(*(seg.lang_codes[0] for seg in self.segments)))
-        codes = []
-        for seg, live in zip(self.segments, self._live):
-            local_names, local = seg.lang_codes
-            table = np.asarray([names.index(n) for n in local_names], np.int16)
-            codes.append(table[local if live is None else local[live]])
-        codes_a = np.concatenate([np.zeros(0, np.int16), *codes])
-        present = np.bincount(codes_a, minlength=len(names)) > 0
-        if not present.all():  # a language whose every chunk was removed
-            remap = (np.cumsum(present) - 1).astype(np.int16)
-            names, codes_a = [n for n, p in zip(names, present.tolist()) if p], remap[codes_a]
-        return tuple(names), codes_a
+        return language_codes(self.segments, self._live)
 
     def live_rows(self, lang: str) -> np.ndarray:
         """The rows in ``lang``, ascending."""
