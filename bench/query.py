@@ -12,7 +12,7 @@ threads): the work done, which waiting for a core shared with other processes do
 (``--before REV``, which timed an older ``qa/retrieve.py`` on the same snapshot, went with the
 segmented index format: the old code cannot read it; ``bench/segments.py --before REV`` compares
 saves across the change instead.)
-The synthetic corpus is built by ``bench/common.synthetic_additions`` (resampled ARCD sentences and
+The synthetic corpus is built by ``bench/synthetic.synthetic_additions`` (resampled ARCD sentences and
 perturbed real vectors) through the real ``Index.apply``.
 """
 
@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, emit, header, percentiles, real_vectors, synthetic_additions, table
+from common import ROOT, emit, header, percentiles, table
+from synthetic import real_vectors, synthetic_additions
 
 from qa import Assistant
 from qa.chunk import ChunkSettings

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import emit, header, percentiles, real_vectors, table
+from common import emit, header, percentiles, table
+from synthetic import real_vectors
 
 from qa.index import Index, dense
 from qa.index.snapshot import Snapshot

@@ -5,7 +5,7 @@ an incremental add and a removal, BM25 build memory, bytes per chunk, opening RS
                           [--kinds flat flat-fp16 hnsw hnsw-fp16 ivf] [--work DIR] [--out FILE]
 
 Embedding a million real chunks takes about a day here, so the corpus is synthetic but made of real
-material (``bench/common.synthetic_additions``): chunk texts are 3-6 ARCD sentences drawn at random
+material (``bench/synthetic.synthetic_additions``): chunk texts are 3-6 ARCD sentences drawn at random
 (so BM25 and the chunk store are full size), passage and sentence vectors are real e5 vectors of ARCD
 chunks and sentences, each mixed with a random share of another and Gaussian noise, renormalised.
 Queries are the real e5 vectors of the ARCD questions. The index is built through the real
@@ -30,14 +30,13 @@ from common import (
     header,
     hwm_mib,
     percentiles,
-    real_vectors,
     reset_peak_rss,
     rss_mib,
-    synthetic_additions,
     table,
 )
 from memory import AnonPeak, mapped_rss, status_mib
 from scale_kinds import exact_top, kinds_table
+from synthetic import real_vectors, synthetic_additions
 
 from qa.chunk import ChunkSettings
 from qa.index import Index

@@ -4,7 +4,7 @@ segments cost questions.
     python bench/segments.py /work/shared/data/arcd/arcd.json [--sizes 100000 1000000] [--batch 250000]
                              [--work DIR] [--reuse] [--before REV] [--questions 300] [--out FILE]
 
-Per size, on the synthetic corpus of ``bench/common.synthetic_additions`` (real ARCD material):
+Per size, on the synthetic corpus of ``bench/synthetic.synthetic_additions`` (real ARCD material):
 1. the corpus through ``Index.apply`` in batches of ``--batch`` chunks, then merged into one segment:
    the one-segment baseline (build and merge timed);
 2. ten adds of 10 chunks each (each timed: the issue's target is <= 2 s at 1M, 52 s before), which
@@ -34,10 +34,11 @@ from pathlib import Path
 os.environ["QA_MERGE"] = "off"  # merges happen where this script says, and are timed there
 
 import numpy as np  # noqa: E402
-from common import ROOT, emit, header, hwm_mib, percentiles, real_vectors, reset_peak_rss, synthetic_additions, table  # noqa: E402
+from common import ROOT, emit, header, hwm_mib, percentiles, reset_peak_rss, table  # noqa: E402
 from memory import AnonPeak  # noqa: E402
 from removals import twin  # noqa: E402
 from scale_kinds import exact_top, recall  # noqa: E402
+from synthetic import real_vectors, synthetic_additions  # noqa: E402
 
 from qa.chunk import ChunkSettings  # noqa: E402
 from qa.index import Index, dense, merge  # noqa: E402
@@ -120,7 +121,7 @@ from pathlib import Path
 tree, arcd, folder, n, batch = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 sys.path[:0] = [tree, tree + "/bench"]
 import scale
-from common import real_vectors
+from synthetic import real_vectors
 real = real_vectors(arcd)
 if not (folder / "CURRENT").exists():
     scale.build_index(folder, real, n, batch)

@@ -4,7 +4,7 @@ load time, retrieval latency and agreement (top-5 overlap, same first hit, same 
     python bench/stores.py /work/shared/data/arcd/arcd.json [--sizes 10000] [--questions 300] [--out FILE]
 
 Corpora: ``arcd`` (ARCD's 573 real chunks with their real e5 vectors: the agreement that matters)
-and ``synthetic-N`` (``bench/common.synthetic_additions``: resampled ARCD sentences, perturbed real
+and ``synthetic-N`` (``bench/synthetic.synthetic_additions``: resampled ARCD sentences, perturbed real
 vectors). Both stores get the very same ``Addition``s (no embedding here); questions are the real
 ARCD question vectors, so the comparison is of the stores alone: ``qa.retrieve.search`` over each
 snapshot (retrieval only), interleaved question by question, in the three modes, and for ``arcd``
@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, emit, header, percentiles, real_vectors, synthetic_additions, table
+from common import ROOT, emit, header, percentiles, table
+from synthetic import real_vectors, synthetic_additions
 
 from qa import Assistant, datasets
 from qa.chunk import ChunkSettings
