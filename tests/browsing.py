@@ -60,3 +60,16 @@ def ask(page, question: str, turn: int):
     answer = page.locator(f"#qa-answer-{turn}")
     answer.wait_for(timeout=ANSWER_TIMEOUT)
     return answer
+
+
+def offline_chat(browser, base, viewport):
+    """For a fixture to ``yield from``: the chat page at ``base``, then (after the test) the check that
+    it asked no other host, and the context closed."""
+    context, page = chat_page(browser, base, viewport)
+    yield page
+    assert not context.blocked, f"the page asked other hosts: {context.blocked}"
+    context.close()
+
+
+def read_clipboard(page) -> str:
+    return page.evaluate("() => navigator.clipboard.readText()")

@@ -15,8 +15,9 @@ import time
 import pytest
 
 import ui  # noqa: F401 - first: sets the environment that keeps Gradio from phoning home
-from tests.browsing import DESKTOP, PHONE, ask, chat_page, open_context, shot
+from tests.browsing import DESKTOP, PHONE, ask, chat_page, offline_chat, open_context, read_clipboard, shot
 from tests.conftest import SEEDS
+from tests.sentence_layout import edges, marker_side
 from tests.serving import running_server
 from tests.test_pdf import harbour_pdf
 from ui import render
@@ -42,7 +43,7 @@ class SlowAssistant:
             time.sleep(6)
         return self._assistant.ask(question, *args, **kw)
 
-    def ask_stream(self, question, *args, **kw):  # the web chat's way in (ui.chat.answer_stream)
+    def ask_stream(self, question, *args, **kw):  # the web chat's way in (ui.chat_answer.answer_stream)
         if question.startswith(SLOW):
             time.sleep(6)
         return self._assistant.ask_stream(question, *args, **kw)
@@ -64,22 +65,12 @@ def base(tmp_path_factory):
 
 @pytest.fixture
 def desktop(browser, base):
-    context, page = chat_page(browser, base, DESKTOP)
-    yield page
-    assert not context.blocked, f"the page asked other hosts: {context.blocked}"
-    context.close()
+    yield from offline_chat(browser, base, DESKTOP)
 
 
 @pytest.fixture
 def phone(browser, base):
-    context, page = chat_page(browser, base, PHONE)
-    yield page
-    assert not context.blocked, f"the page asked other hosts: {context.blocked}"
-    context.close()
-
-
-def read_clipboard(page) -> str:
-    return page.evaluate("() => navigator.clipboard.readText()")
+    yield from offline_chat(browser, base, PHONE)
 
 
 def test_copy_gives_plain_text_with_markers_and_sources(desktop):
@@ -97,31 +88,6 @@ def test_copy_gives_plain_text_with_markers_and_sources(desktop):
     assert everything.startswith("Q: How many participants attended the forum?\nA: ") and "<" not in everything
     assert "\n\nQ: Who won the 2018 World Cup?\nA: I could not find this in the documents." in everything
     assert "Closest passages (not sufficient to answer):\n#1 " in everything
-
-
-LAST_LINE = """(el) => {
-  // The sentence's box and the extent of its last line (the union of the text's rects on it).
-  const range = document.createRange(); range.selectNodeContents(el);
-  const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
-  const top = Math.max(...rects.map(r => r.top)), last = rects.filter(r => r.bottom > top + 2);
-  const box = el.getBoundingClientRect(), mark = el.querySelector('.qa-cite');
-  const line = {left: Math.min(...last.map(r => r.left)), right: Math.max(...last.map(r => r.right))};
-  const m = mark && mark.getBoundingClientRect();
-  return {top: box.top, left: line.left - box.left, right: box.right - line.right,
-          lines: new Set(rects.map(r => Math.round(r.bottom / 4))).size,
-          marker: !m ? null : Math.abs(m.right - line.right) < 3 ? 'right'
-                  : Math.abs(m.left - line.left) < 3 ? 'left' : 'middle'};
-}"""
-
-
-def edges(locator) -> dict:
-    """``left``/``right``: the gap between the sentence's last line and its box on each side;
-    ``marker``: at which end of that line its ``[n]`` sits."""
-    return locator.evaluate(LAST_LINE)
-
-
-def marker_side(sentence) -> str:
-    return edges(sentence)["marker"]
 
 
 def test_each_sentence_keeps_its_direction_alignment_and_order(browser, base, viewport):
