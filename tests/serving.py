@@ -50,6 +50,16 @@ def running_server(app):
 _PRISTINE: list[Path] = []  # the seed index built once per test process
 
 
+@contextlib.contextmanager
+def library_server(library, max_upload_bytes: int = 200_000):
+    """A real server over ``library``'s assistant and an HTTP client on it."""
+    from ui.server import create_app
+
+    with running_server(create_app(library.assistant, max_upload_bytes=max_upload_bytes)) as url, \
+            httpx.Client(base_url=url, timeout=60) as c:
+        yield c
+
+
 def seed_index(folder: Path):
     """An index of a copy of seeds/ at ``folder/index``: built once per process, then copied (embedding is
     the slow part); its documents' paths are those of the first build's seeds copy."""
