@@ -7,7 +7,8 @@ documents (``Assistant.build``):
 - at a chosen step: just before the N-th change the process makes inside the index folder (opening a
   file for writing, mkdir, rename, replace, remove; seen through ``sys.addaudithook``), for steps spread
   over the whole save, the flip of ``CURRENT`` and the pruning of the old generation included.
-After each kill the index also has to take the same ingest again (recovery).
+After each kill the index also has to take the same ingest again (recovery). The child is
+tests/crash_child.py.
 """
 
 from __future__ import annotations
@@ -33,44 +34,6 @@ RUN_TIMEOUT = 120  # a safety net for a hung child, not a measurement
 TIMED_KILLS = 20
 STEP_KILLS = 16
 SEED = 20240906
-
-# The child: load everything, say READY, then ingest. In "step:N" mode an audit hook counts the changes
-# the process makes inside the index folder and SIGKILLs itself just before the N-th (N=0: count only).
-CHILD = r"""
-import os, signal, sys
-index, docs, mode = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
-from qa import Assistant
-from qa.embed import get_embedder
-get_embedder("e5-small").embed_passages(["warm up"])
-steps = []
-if mode.startswith("step:"):
-    target = int(mode[5:])
-    WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-    EVENTS = {"os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "shutil.rmtree", "os.truncate"}
-
-    def hook(event, args):
-        if event == "open":
-            path, fmode, flags = args
-            if not (any(c in fmode for c in "wax+") if isinstance(fmode, str) else (flags or 0) & WRITE):
-                return
-        elif event not in EVENTS:
-            return
-        path = args[0]
-        if not isinstance(path, (str, bytes, os.PathLike)):
-            return
-        path = os.path.abspath(os.fsdecode(path))
-        if path != index and not path.startswith(index + os.sep):
-            return
-        steps.append(event + " " + os.path.relpath(path, index))
-        if len(steps) == target:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    sys.addaudithook(hook)
-print("READY", flush=True)
-Assistant.build([docs], index)
-print("DONE", json.dumps(steps) if mode.startswith("step:") else "", flush=True)
-""".replace("import os, signal, sys", "import json, os, signal, sys")
-
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -99,7 +62,7 @@ def copy_index(corpus, name: str) -> Path:
 
 def start(corpus, index: Path, mode: str) -> subprocess.Popen:
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])  # keeps the network guard's
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(index), str(corpus["new"]), mode], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.crash_child", str(index), str(corpus["new"]), mode], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": path})
     line = proc.stdout.readline()
