@@ -4,6 +4,8 @@ tests/test_ui_library.py."""
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -122,6 +124,10 @@ def test_chat_callbacks_keep_the_conversation_in_the_store(library):
     assert "150" in log and 'id="qa-turn-2"' in panel and conversations.turns(store2)[1]["settings"]["lang"] == "ar"
     assert history["choices"] == [("Tell me about the Marrakech Security Forum", store2["current"])]
     assert conversations.history(conversations.turns(store2))[0]["content"].startswith("Tell me about")
+    # No server path reaches the page: every path in the browser's store is public (relative), none in the HTML.
+    paths = re.findall(r'"path": "([^"]*)"', json.dumps(store2, ensure_ascii=False))
+    assert paths and not [p for p in paths if Path(p).is_absolute()], paths
+    assert not re.search(r'="/(tmp|home|root|work)/', log + panel)
     assert _last(chat.ask(a, "   ", 5, "hybrid", "all", None, store2))[2] is not store2  # a skip, not an update
     again = _last(chat.regenerate(a, 3, "dense", "all", None, store2))[2]
     assert len(conversations.turns(again)) == 2 and conversations.turns(again)[1]["settings"]["mode"] == "dense"

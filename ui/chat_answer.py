@@ -41,18 +41,6 @@ def scope(assistant: Assistant, doc_ids: list[str] | None) -> tuple[str, ...] | 
     return kept
 
 
-def answer_turn(assistant: Assistant, question: str, settings: dict[str, Any],
-                earlier: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ask the assistant; returns the answer as a dict (``gr.Error`` for a bad question)."""
-    langs = None if settings["lang"] in ("", "all") else (settings["lang"],)
-    try:
-        answer = assistant.ask(question, history=convs.history(earlier), k=settings["k"], mode=settings["mode"],
-                               langs=langs, doc_ids=scope(assistant, settings["doc_ids"]))
-    except ValueError as e:
-        raise gr.Error(str(e)) from e
-    return public_answer(assistant.index.folder, answer.to_dict())  # no server path reaches the page
-
-
 def answer_stream(assistant: Assistant, question: str, settings: dict[str, Any],
                   earlier: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Drafts of the answer as a model writes it (none on the extractive path), then the answer."""
@@ -63,7 +51,7 @@ def answer_stream(assistant: Assistant, question: str, settings: dict[str, Any],
         draft, shown = "", 0.0
         for item in items:
             if isinstance(item, Answer):
-                yield item.to_dict()
+                yield public_answer(assistant.index.folder, item.to_dict())  # no server path reaches the page
                 return
             draft += item
             if time.monotonic() - shown >= DRAFT_EVERY_S:
