@@ -16,8 +16,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from .blocks import Block
 from .records import Chunk, Document, Span, content_id
-from .sentences import SPLITTER, SPLITTERS, Block, clause_spans, word_spans
+from .sentences import SPLITTER, SPLITTERS, clause_spans, word_spans
 from .text import detect_language
 
 TokenCounter = Callable[[str], int]

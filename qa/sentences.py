@@ -1,13 +1,8 @@
 """Sentence spans as a reader sees them, in both languages, with exact character offsets.
 
-A text is first cut into blocks by its lines: a blank line ends a paragraph; a Markdown heading
-(``# ...``, or a line underlined with ``===``/``---``), a list item (``-``, ``*``, ``•``, ``1.``,
-``١.``) and a table row (``| a | b |``) are blocks of their own. Inside a paragraph a line break is a
-soft wrap (PDF lines, hard-wrapped text) when the next line starts in lower case, the line ends in
-a comma, hyphen or a word that cannot end a sentence ("is", "the", "في"), or the line is as long as
-wrapped lines are; otherwise (short lines such as "Name: ..." / "Date: ...") it ends the sentence.
-Inside a block a sentence ends at ? ! ؟ and at "." followed by a space, except after an
-abbreviation: titles (Dr., Prof., No.) and initials (J., U.S., a single Arabic letter as in "د.")
+A text is first cut into blocks by its lines (``blocks``: paragraphs with their soft wraps, list
+items, table rows, headings). Inside a block a sentence ends at ? ! ؟ and at "." followed by a
+space, except after an abbreviation: titles (Dr., Prof., No.) and initials (J., U.S., a single Arabic letter as in "د.")
 never end one; dotted abbreviations and "etc." (p.m., e.g.) end one only when a typical sentence
 opening follows ("The", "He" ...). Ellipses ("..", "...", "…") and semicolons never end one.
 
@@ -23,23 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
+from .blocks import Block, blocks, item_text_start
 from .records import Span
-
-# A heading line, a list item's marker, a table row, an underline (setext heading or rule).
-_HEADING = re.compile(r"[ \t]{0,3}#{1,6}[ \t]+\S")
-_BULLET = re.compile(r"[ \t]*(?:[-*+•·▪‣◦–]|[0-9٠-٩]{1,3}[.)]|[a-zA-Z][.)])[ \t]+\S")
-_ROW = re.compile(r"[ \t]*\|.*\|[ \t]*$")
-_UNDERLINE = re.compile(r"[ \t]{0,3}(?:=+|-{2,})[ \t]*$")
-_TERMINAL = tuple(".!?؟…:;؛\"'”’»)")
-_SOFT_END = re.compile(
-    r"(?:[,،\-–]|\b(?:a|an|the|of|to|in|on|at|by|for|with|from|and|or|but|as|is|are|was|were|be|been|"
-    r"has|have|had|that|which|who|whose|its|their|his|her|our|this|these|those|than|into|onto|via|per|"
-    r"not|no|very|will|would|can|could|should|may|might|must|do|does|did|about|between|after|before)"
-    r"|(?:^|\s)(?:في|من|على|إلى|الى|عن|مع|أن|ان|إن|لم|لن|قد|التي|الذي|الذين|هذا|هذه|ذلك|تلك|بين|حول|"
-    r"بعد|قبل|منذ|خلال|عند|أو|او|ثم|بل|لكن|حتى|كان|كانت|هو|هي|و|ف|ب|ل|ك))[ \t]*$", re.IGNORECASE)
-WRAP_CHARS = 40  # a line at least this long, not ending a sentence, is taken for a wrapped line
 
 # Abbreviations that never end a sentence (a title before a name, "No. 5", "Fig. 2", "vs.") ...
 _TITLE_WORDS = """mr mrs ms mx dr prof st sr jr messrs mme mlle gen col maj capt cpt lt sgt cmdr adm rev
@@ -59,74 +40,6 @@ _WORD_BEFORE = re.compile(r"(?<![\w.])([^\W\d_]+(?:\.[^\W\d_]+)*)$")
 _NEXT_WORD = re.compile(r"\s*([\"'“‘«(]*)(\w+)")
 _END = re.compile(r"[!?؟]+[\"'”’»)\]]*|\.+[\"'”’»)\]]*|…+[\"'”’»)\]]*")
 _CLOSERS = "\"'”’»)]"
-
-
-class Block(NamedTuple):
-    """A paragraph, list item, table row or heading: ``kind`` is one of those four words."""
-
-    span: Span
-    kind: str
-
-
-def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    pos = start
-    while pos < end:
-        nl = text.find("\n", pos, end)
-        stop = end if nl < 0 else nl
-        yield pos, stop
-        pos = stop + 1
-
-
-def _line_kind(line: str) -> str:
-    if not line.strip():
-        return "blank"
-    if _HEADING.match(line):
-        return "heading"
-    if _ROW.match(line):
-        return "row"
-    if _BULLET.match(line):
-        return "item"
-    return "text"
-
-
-def _soft_break(previous: str, following: str) -> bool:
-    """A line break inside a paragraph that does not end a sentence (a wrap)."""
-    prev, nxt = previous.rstrip(), following.lstrip()
-    if not prev or prev.endswith(_TERMINAL):
-        return True  # a real sentence end is found by the punctuation itself
-    if nxt[:1].islower() or _SOFT_END.search(prev):
-        return True
-    return len(prev.strip()) >= WRAP_CHARS
-
-
-def blocks(text: str, start: int = 0, end: int | None = None) -> list[Block]:
-    """The blocks of ``text[start:end]`` with their kinds, in order (blank lines belong to none).
-
-    A paragraph line that cannot join the line before it (a hard break) starts a new paragraph."""
-    end = len(text) if end is None else end
-    out: list[Block] = []
-    open_kind: str | None = None  # the kind of the block the previous line belongs to, if it can grow
-    last_line = ""
-    for a, b in _lines(text, start, end):
-        line = text[a:b]
-        kind = _line_kind(line)
-        if (kind == "text" and _UNDERLINE.match(line) and open_kind == "paragraph"
-                and "\n" not in text[out[-1].span.start : out[-1].span.end]):
-            out[-1] = Block(Span(out[-1].span.start, b), "heading")  # setext heading: title + underline
-            open_kind = None
-            continue
-        if kind == "blank":
-            open_kind = None
-            continue
-        grows = kind == "text" and open_kind in ("paragraph", "item") and _soft_break(last_line, line)
-        if grows:
-            out[-1] = Block(Span(out[-1].span.start, b), out[-1].kind)
-        else:
-            new_kind = {"text": "paragraph", "item": "item"}.get(kind, kind)
-            out.append(Block(Span(a, b), new_kind))
-            open_kind = new_kind if new_kind in ("paragraph", "item") else None
-        last_line = line
-    return out
 
 
 def _word_before(text: str, dot: int) -> str:
@@ -158,7 +71,7 @@ def _ends(text: str, block: Block) -> Iterator[int]:
     """Offsets just past each sentence end inside ``block`` (the block's own end not included)."""
     start, end = block.span.start, block.span.end
     if block.kind == "item":  # not the "1." of "1. Open the valve."
-        start = _BULLET.match(text, start).end() - 1
+        start = item_text_start(text, start)
     for m in _END.finditer(text, start, end):
         mark = m.group(0).rstrip(_CLOSERS)
         after = m.end()

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qa.records import Span
-from qa.sentences import SPLITTERS, blocks, clause_spans, sentence_blocks, sentence_spans, sentence_spans_v1
+from qa.sentences import SPLITTERS, clause_spans, sentence_spans, sentence_spans_v1
 from tests.conftest import FIXTURES
 
 TRICKY = json.loads((FIXTURES / "sentences" / "tricky.json").read_text("utf-8"))
@@ -42,15 +42,6 @@ def test_titles_abbreviations_and_times_do_not_cut_a_sentence():
 def test_a_pdf_line_break_inside_a_sentence_does_not_end_it():
     text = "The cooperative's chairwoman is\nAmina Benali. She was elected in 2019."
     assert _texts(text, sentence_spans(text))[0] == "The cooperative's chairwoman is\nAmina Benali."
-
-
-def test_block_kinds_headings_items_rows_paragraphs():
-    text = "# Title\n\nIntro line one\ncontinues here.\n- item one\n- item two\n| a | b |\n|---|---|\n\nEnd."
-    kinds = [(text[b.span.start : b.span.end], b.kind) for b in blocks(text)]
-    assert kinds == [("# Title", "heading"), ("Intro line one\ncontinues here.", "paragraph"),
-                     ("- item one", "item"), ("- item two", "item"), ("| a | b |", "row"), ("|---|---|", "row"),
-                     ("End.", "paragraph")]
-    assert [b.kind for b in sentence_blocks(text)] == ["heading", "paragraph", "item", "item", "row", "paragraph"]
 
 
 def test_sentences_split_on_arabic_and_latin_marks_with_exact_spans():
