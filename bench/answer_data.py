@@ -219,8 +219,14 @@ def labels(raw: Raw, candidates: list) -> list[bool]:
 
 
 def is_gold_document(chunk: Any, key: str) -> bool:
-    """``key`` is a document id (SQuAD sets) or the end of a document's path (short documents)."""
-    return chunk.doc_id == key or "/" in key and Path(chunk.path).as_posix().endswith("/" + key)
+    """``key`` is a SQuAD set's document id or the end of a document's path (short documents). The
+    SQuAD paragraphs are indexed as records of one JSONL file (``main_corpus``), whose document ids
+    are scoped by that file (``qa.load``: a hash of its path and the record's id)."""
+    if chunk.doc_id == key:
+        return True
+    if "/" in key:
+        return Path(chunk.path).as_posix().endswith("/" + key)
+    return chunk.doc_id == content_id("record", str(Path(chunk.path).resolve()), key)
 
 
 def contains_gold(texts: list[str], answers: tuple[str, ...]) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from answer_data import Item, Raw, contains_gold
+from answer_data import Item, Raw, contains_gold, is_gold_document
 
 from qa.answer.features import MIN_WORDS, Pool
 from qa.lexical import tokenize
@@ -67,7 +67,7 @@ def old_evidence(item: Item, raw: Raw) -> OldPick:
             ov = len(q_tokens & set(tokenize(text))) / len(q_tokens) if q_tokens else 0.0
             ev = c + (0.07 if hit.chunk.lang != item.lang else 0.0) + 0.05 * ov
             ev -= 0.02 if wants and not _OLD_NUMBER.search(normalize(text)) else 0.0
-            ok = bool(item.gold) and hit.chunk.doc_id == item.gold[0] and span.start <= item.gold[1] < span.end
+            ok = bool(item.gold) and is_gold_document(hit.chunk, item.gold[0]) and span.start <= item.gold[1] < span.end
             scored.append((ev, ov, hit.rank, text, ok))
     if not scored:
         return OldPick([], False, None)

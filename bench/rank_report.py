@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from answer_data import Raw, contains_gold, data_arguments, items, raw_records
+from answer_data import Raw, contains_gold, data_arguments, is_gold_document, items, raw_records
 
 from qa.answer import AnswerSettings, answer
 from qa.records import Answer
@@ -37,7 +37,7 @@ def first_ok(raw: Raw, a: Answer) -> bool:
     if a.abstained or not a.citations or gold is None:
         return False
     c = a.citations[0]
-    return c.doc_id == gold[0] and c.start <= gold[1] < c.end
+    return is_gold_document(c, gold[0]) and c.start <= gold[1] < c.end  # a Citation has doc_id and path too
 
 
 def pair(raw: Raw) -> str:
