@@ -102,7 +102,8 @@ def render(by: dict[str, list[Scored]], logits: dict, model, chosen: Chooser, pa
            is_cross: Callable) -> str:
     test = by["test"]
     lines = [f"thresholds {json.dumps(model.thresholds)} (answerability probability), margins "
-             f"{json.dumps(model.margins)} (ranker units)", f"counts {json.dumps(model.meta['counts'])}", "",
+             f"{json.dumps(model.margins)} (ranker units), background margin {model.background_margin} (cosine)",
+             f"counts {json.dumps(model.meta['counts'])}", "",
              "| pair (test) | n | in pool | sentence acc: before | learned | contains gold: before | learned "
              "| sentences |", "|---|---|---|---|---|---|---|---|"]
     for p, v in answer_metrics(test, logits, lambda r: model.margin(is_cross(r)), chosen, pair).items():

@@ -17,18 +17,19 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+from abstain_report import sentence_vectors
+from answer_background import question_vectors
 from answer_data import Raw, contains_gold, data_arguments, is_gold_document, items, raw_records
 
 from qa.answer import AnswerSettings, answer
 from qa.records import Answer
 
 
-def ask(raw: Raw, ranker: str, rank_passages: int | None = None) -> Answer:
-    """``raw``'s question answered from its cached retrieval: the cosines stand in for the stored
-    sentence vectors (one column each, against a query of 1)."""
-    by_hit = {id(h): c.reshape(-1, 1).astype(np.float64) for h, c in zip(raw.hits, raw.cosines)}
+def ask(raw: Raw, vector: np.ndarray, ranker: str, rank_passages: int | None = None) -> Answer:
+    """``raw``'s question answered from its cached retrieval and its own vector (the background veto
+    reads it; ``abstain_report.sentence_vectors`` gives back the cached cosines)."""
     q = raw.item
-    return answer(q.question, q.lang, raw.hits, np.ones(1), q.question, lambda h: by_hit[id(h)],
+    return answer(q.question, q.lang, raw.hits, vector, q.question, sentence_vectors(raw, vector),
                   AnswerSettings(ranker=ranker, rank_passages=rank_passages))
 
 
@@ -45,11 +46,12 @@ def pair(raw: Raw) -> str:
     return f"{q.lang}->{q.target}" if q.kind != "offtopic" else f"{q.lang}->any"
 
 
-def report(raws: list[Raw], rank_passages: int | None = None) -> str:
+def report(raws: list[Raw], vectors: dict[str, np.ndarray], rank_passages: int | None = None) -> str:
     acc: dict[str, list[tuple]] = defaultdict(list)
     abst: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for r in raws:
-        old, new = ask(r, "scorer"), ask(r, "learned", rank_passages)
+        v = vectors[r.item.question]
+        old, new = ask(r, v, "scorer"), ask(r, v, "learned", rank_passages)
         row = (old.abstained, new.abstained, [c.start for c in old.citations] != [c.start for c in new.citations])
         abst[(r.item.kind, pair(r))].append(row)
         abst[(r.item.kind, "all")].append(row)
@@ -80,7 +82,8 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     args = parser.parse_args()
     chosen = [i for i in items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en) if i.split == args.split]
-    print(report(raw_records(chosen, args.arcd, args.xarcd, args.work), args.rank_passages))
+    raws = raw_records(chosen, args.arcd, args.xarcd, args.work)
+    print(report(raws, question_vectors([r.item.question for r in raws], args.work), args.rank_passages))
 
 
 if __name__ == "__main__":

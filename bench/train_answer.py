@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from answer_background import centroids, choose_margin, question_vectors  # noqa: E402
 from answer_data import ROOT, Raw, data_arguments, items, labels, raw_records  # noqa: E402
 from answer_fit import (  # noqa: E402
     PASSAGES,
@@ -124,6 +125,9 @@ def main() -> None:
     parser.add_argument("--max-abstain", type=float, default=0.07)
     parser.add_argument("--max-abstain-cross", type=float, default=None,
                         help="the same across languages (default: --max-abstain)")
+    parser.add_argument("--max-abstain-background", type=float, default=0.01,
+                        help="the share of validation answerable questions whose gold language the background "
+                             "margin may veto")
     parser.add_argument("--passages", type=int, default=PASSAGES, help="passages per training pool")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation of both regressions")
     args = parser.parse_args()
@@ -145,13 +149,19 @@ def main() -> None:
     thresholds = {group(not same): choose_threshold(veto_probabilities(by["val"], answerability, rankers, same),
                                                     args.max_abstain if same else cross_max)
                   for same in (True, False)}
+    background = centroids(chosen_items, args.arcd, args.xarcd, args.work)
+    val_raws = [r.raw for r in by["val"]]
+    vectors = question_vectors([r.item.question for r in val_raws], args.work)
+    background_margin = choose_margin(val_raws, vectors, background, evidence_abstains, args.max_abstain_background)
     counts = {s: {k: sum(r.raw.item.kind == k for r in v) for k in ("answerable", "nearmiss", "offtopic")}
               for s, v in by.items()}
     meta = {"trained_on": "ARCD + xarcd + bench/data/arcd_en + bench/data/nearmiss (rankers and answerability) + "
                           "bench/data/short (answerability); split by ARCD article / short topic hash",
             "counts": counts, "margin_grid": list(MARGINS), "max_abstain_on_val": args.max_abstain,
-            "max_abstain_cross_on_val": cross_max, "c": args.c, "passages": args.passages}
-    model = AnswerModel(rankers, answerability, thresholds, margins, meta)
+            "max_abstain_cross_on_val": cross_max, "max_abstain_background_on_val": args.max_abstain_background,
+            "background": "mean sentence vector of the training split's documents per language", "c": args.c,
+            "passages": args.passages}
+    model = AnswerModel(rankers, answerability, thresholds, margins, meta, background, background_margin)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n", "utf-8")
     report = render(rank_by, logits, model, chosen, pair, is_cross)

@@ -1,14 +1,16 @@
 """Whether the passages answer (qa/answer/answerability.py): the learned veto of the passages in the
-question's own language, on top of the evidence's bar."""
+question's own language, on top of the evidence's bar, and the background veto of a language whose
+best passage does not stand out of its typical text."""
 
 import numpy as np
 import pytest
 
 from qa import AnswerSettings, Assistant
 from qa.answer import answer
-from qa.answer.answerability import ABSTENTIONS, Request, probability
+from qa.answer.answerability import ABSTENTIONS, Request, probability, standing, typical
 from qa.records import Chunk, Hit
 from qa.text import sentence_spans
+from tests.conftest import FIXTURES
 
 # On the seed article's topic, asking for a detail it does not give: today's evidence answers them
 # with a cited sentence that does not say (the budget: the participants sentence); the veto abstains.
@@ -95,3 +97,40 @@ def test_a_sentence_shared_by_chunks_of_two_languages_is_scored_once_after_a_vet
     a = answer(QUESTION, "en", hits, np.ones(1), QUESTION, lambda h: vectors[h.chunk.id], settings)
     assert not a.abstained and [c.chunk_id for c in a.citations][:1] == ["c2"]
     assert a.citations[0].start == spans[1].start
+
+
+def test_standing_is_the_best_cosine_above_the_query_s_cosine_with_the_language_background():
+    query = np.array([0.6, 0.8])
+    background = {"en": np.array([0.5, 0.5], np.float32), "ar": np.array([1.0, 0.0], np.float32)}
+    cosines = [np.array([0.9, 0.6, 0.5]), np.array([0.8, 0.5, 0.5])]
+    assert standing(HITS, cosines, query, background) == pytest.approx({"en": 0.9 - 0.7, "ar": 0.8 - 0.6})
+    assert standing(HITS, cosines, query, {"en": background["en"]}).keys() == {"en"}  # no vector: not judged
+    assert standing(HITS, cosines, np.ones(3), background) == {}  # another embedder's size: not judged
+    r = Request(QUESTION, QUESTION, "en", HITS, cosines, "e5-small", query=None)
+    assert typical(r) == frozenset() and typical(r._replace(embedder="minilm", query=np.ones(384))) == frozenset()
+
+
+# English questions over Arabic notes only (tests/fixtures/unrelated/ar), where the learned veto never acts
+OFF_TOPIC_EN = "Which is the most populated continent?"
+RIGHT_ACROSS = {"What time does the bakery on Harbour Street open?": "السادسة",
+                "How many books can be borrowed on one library card?": "ثمانية",
+                "When did the island's volcano last erupt?": "1971"}
+
+
+@pytest.fixture(scope="module")
+def arabic_notes(tmp_path_factory):
+    return Assistant.build([FIXTURES / "unrelated" / "ar"], tmp_path_factory.mktemp("arabic-notes") / "index")
+
+
+def test_an_off_topic_question_whose_best_passage_is_typical_of_its_language_abstains(arabic_notes):
+    without = Assistant(arabic_notes.index, AnswerSettings(background_margin=-1.0)).ask(OFF_TOPIC_EN)
+    assert not without.abstained and without.cross_lingual  # a cited sentence about something else
+    a = arabic_notes.ask(OFF_TOPIC_EN)
+    assert a.abstained and not a.citations and a.text == "I could not find this in the documents."
+    assert a.passages and a.evidence == without.evidence  # the closest passages, the same evidence
+
+
+@pytest.mark.parametrize("question", RIGHT_ACROSS)
+def test_right_answers_across_languages_stand_out_of_the_background(arabic_notes, question):
+    a = arabic_notes.ask(question)
+    assert not a.abstained and a.cross_lingual and RIGHT_ACROSS[question] in a.citations[0].sentence, a.text

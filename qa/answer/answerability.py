@@ -8,8 +8,13 @@ the passages in the question's own language, scored as in training (renumbered f
 by the learned ranker): below its threshold they may not answer. That is a near miss (on the
 topic, without the detail asked: "who owns the bakery?" of a note on its opening hours), and the
 answer then comes from passages in another language if their evidence clears the bar, or abstains.
-Passages in another language are never vetoed: no word is shared there, and right cross-lingual
-answers over short documents score like near misses (docs/eval/answerability.md).
+Passages in another language are never vetoed by that model: no word is shared there, and right
+cross-lingual answers over short documents score like near misses (docs/eval/answerability.md).
+Every language, the question's or not, is vetoed when its best sentence does not stand out of that
+language's typical text for this question (``typical``: its cosine minus the question's cosine with
+the language's background vector, below the model's margin): an off-topic question comes about as
+close to its best passage as to any text of that language (English questions over Arabic notes at
+cosine 0.77-0.79, as high as right cross-lingual answers), an answer stands above it.
 Out of scope: reading the passage (span extraction, entailment): the model sees lexical and
 embedding features only, so many near misses still pass (measured in docs/evaluation.md).
 """
@@ -24,7 +29,7 @@ import numpy as np
 
 from ..records import Hit
 from .features import pool, question_features
-from .model import load
+from .model import load, model_path
 
 
 class Request(NamedTuple):
@@ -38,6 +43,8 @@ class Request(NamedTuple):
     cosines: list[np.ndarray]
     embedder: str
     threshold: float | None = None
+    query: np.ndarray | None = None  # the vector the cosines were taken with (None: no background check)
+    background_margin: float | None = None  # None: the shipped model's
 
 
 class Verdict(NamedTuple):
@@ -66,11 +73,37 @@ def evidence(r: Request) -> Verdict:
     return Verdict(frozenset())
 
 
+def standing(hits: list[Hit], cosines: list[np.ndarray], query: np.ndarray,
+             background: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per language of ``hits`` with a background vector of the query's size: its best sentence
+    cosine minus the query's cosine with that vector (how far the best passage stands out)."""
+    best: dict[str, float] = {}
+    for h, c in zip(hits, cosines):
+        if len(c):
+            best[h.chunk.lang] = max(best.get(h.chunk.lang, -1.0), float(np.max(c)))
+    return {lang: cosine - float(background[lang] @ query) for lang, cosine in best.items()
+            if lang in background and background[lang].shape == np.shape(query)}
+
+
+def typical(r: Request) -> frozenset[str]:
+    """The languages whose best sentence stands less than the model's margin above the query's
+    cosine with that language's background vector. None without a query vector or with a model
+    that is not this embedder's own (another embedder's cosines differ)."""
+    model = load(r.embedder)
+    if r.query is None or not model.background or model_path(r.embedder).stem != r.embedder:
+        return frozenset()
+    margin = model.background_margin if r.background_margin is None else r.background_margin
+    return frozenset(lang for lang, above in standing(r.hits, r.cosines, r.query, model.background).items()
+                     if above < margin)
+
+
 def learned(r: Request) -> Verdict:
-    """The question's language vetoed when its passages' answerability is below the threshold."""
+    """The question's language vetoed when its passages' answerability is below the threshold, and
+    every language whose best sentence is ``typical``."""
     prob = probability(r)
     threshold = r.threshold if r.threshold is not None else load(r.embedder).threshold(False)
-    return Verdict(frozenset({r.lang}) if prob is not None and prob < threshold else frozenset(), prob)
+    own = frozenset({r.lang}) if prob is not None and prob < threshold else frozenset()
+    return Verdict(own | typical(r), prob)
 
 
 ABSTENTIONS: dict[str, Callable[[Request], Verdict]] = {"evidence": evidence, "learned": learned}

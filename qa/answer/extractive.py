@@ -6,7 +6,8 @@ a fixed shift for a sentence in the other language, minus a penalty when a "how 
 question meets a sentence without a number. That evidence decides whether to answer: below the
 embedder's calibrated threshold the answer abstains, in the question's language, and still lists
 the closest passages; above it, the learned answerability (``answerability.ABSTENTIONS``,
-``AnswerSettings.abstention``) may still veto the passages in the question's language (a near miss).
+``AnswerSettings.abstention``) may still veto the passages in the question's language (a near miss)
+and those of any language whose best sentence does not stand out of that language's typical text.
 When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
 default the learned one of ``model``) chooses and orders one to three candidate sentences of the
 best one's language (from the top ``rank_passages``: 5, as it was trained), each followed by
@@ -68,6 +69,7 @@ class AnswerSettings(NamedTuple):
     rank_passages: int | None = 5  # the passages it chooses among (None: the evidence's ``passages``)
     abstention: str = "learned"  # a name in answerability.ABSTENTIONS: "evidence" is the bar alone
     answerability_threshold: float | None = None  # None: the shipped model's
+    background_margin: float | None = None  # None: the shipped model's (answerability.typical)
 
 
 def calibration_for(embedder: str, settings: AnswerSettings) -> Calibration:
@@ -217,7 +219,8 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
     if abstains(ranked, calibration.threshold):  # the evidence alone decides; compose says so
         return compose(question, lang, hits, ranked, calibration.threshold, settings)
     verdict = answerability.ABSTENTIONS[settings.abstention](answerability.Request(
-        question, context, lang, top, cosines, embedder, settings.answerability_threshold))
+        question, context, lang, top, cosines, embedder, settings.answerability_threshold, np.asarray(query),
+        settings.background_margin))
     if verdict.vetoed:  # the passages of the other languages, scored again (a sentence counts once)
         evidence = round(ranked[0].evidence, 4)
         n = sum(h.chunk.lang not in verdict.vetoed for h in top[:n])

@@ -10,6 +10,9 @@ language and across), all chosen on validation data. The rankers and margins ord
 sentences (``ranking.learned``); answerability with the ``same`` threshold vetoes an answer from the
 question's own language (``answerability``; the ``cross`` threshold is fitted and reported only:
 across languages it abstained on right answers over short documents, docs/eval/answerability.md).
+``background`` holds, per language, the mean sentence vector of the training passages in it: a
+question's cosine with it is how close the question comes to any text of that language, and a
+language whose best sentence stands less than ``background_margin`` above it does not answer.
 Inference needs nothing but numpy: the
 training library (scikit-learn, the ``train`` extra) is not a runtime need. An embedder without
 its own file uses e5-small's (cosine scales differ: retrain for a new one).
@@ -27,7 +30,7 @@ import numpy as np
 
 from .features import FEATURES, QUESTION_FEATURES
 
-FORMAT_VERSION = 3  # 3: answerability features without the pool's size and spread
+FORMAT_VERSION = 4  # 4: the languages' background vectors and margin; 3: no pool size or spread features
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT = "e5-small"
 
@@ -75,6 +78,8 @@ class AnswerModel(NamedTuple):
     thresholds: dict[str, float]  # by the best sentence's group: abstain below this probability
     margins: dict[str, float]  # runner-up sentences within this many ranker units of the best join it
     meta: dict
+    background: dict[str, np.ndarray] | None = None  # per language: the training sentences' mean vector
+    background_margin: float = 0.0  # how far a language's best cosine must stand above the question's with it
 
     def scores(self, matrix: np.ndarray) -> np.ndarray:
         """Each candidate's ranker score, by the ranker of its group."""
@@ -92,7 +97,9 @@ class AnswerModel(NamedTuple):
     def to_dict(self) -> dict:
         return {"format": FORMAT_VERSION, "rankers": {k: v.to_dict() for k, v in self.rankers.items()},
                 "answerability": self.answerability.to_dict(), "thresholds": self.thresholds,
-                "margins": self.margins, "meta": self.meta}
+                "margins": self.margins, "meta": self.meta,
+                "background": {k: v.tolist() for k, v in (self.background or {}).items()},
+                "background_margin": self.background_margin}
 
 
 def model_path(embedder: str) -> Path:
@@ -108,7 +115,9 @@ def read(path: Path) -> AnswerModel:
     return AnswerModel({k: Linear.from_dict(v, FEATURES, path) for k, v in d["rankers"].items()},
                        Linear.from_dict(d["answerability"], QUESTION_FEATURES, path),
                        {k: float(v) for k, v in d["thresholds"].items()},
-                       {k: float(v) for k, v in d["margins"].items()}, dict(d.get("meta", {})))
+                       {k: float(v) for k, v in d["margins"].items()}, dict(d.get("meta", {})),
+                       {k: np.asarray(v, np.float32) for k, v in d["background"].items()},
+                       float(d["background_margin"]))
 
 
 @lru_cache(maxsize=4)
