@@ -138,8 +138,10 @@ class Assistant:
         vector = None if options.mode == "bm25" else self.embedder.embed_queries([query])[0]
         return search(snap, vector, tokenize(query), lang, options), vector
 
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", **kw: Any) -> list[Hit]:
-        lang, query = self._prepare(question, None)
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", history: History | None = None,
+               **kw: Any) -> list[Hit]:
+        """The passages ``ask`` reads for ``question`` (a follow-up's query expanded from ``history``)."""
+        lang, query = self._prepare(question, history)
         hits, _ = self._search(self.index.snapshot, query, lang, SearchOptions(k=k, mode=mode, **kw))
         return hits
 

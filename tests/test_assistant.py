@@ -63,6 +63,16 @@ def test_follow_up_uses_the_previous_question(mixed_assistant):
     assert chained.passages[0].chunk.path.endswith("library.txt") and "2019" in chained.text
 
 
+def test_search_with_history_returns_the_passages_ask_reads(mixed_assistant):
+    """``Assistant.search(question, history=...)`` is the follow-up's retrieval (bench/follow_up_retrieval.py
+    measures it): the passages ``ask`` answers from, in their order."""
+    history = _history("Tell me about the Al-Noor library")
+    hits = mixed_assistant.search("How many does it hold?", k=3, history=history)
+    answer = mixed_assistant.ask("How many does it hold?", history=history, k=3)
+    assert [h.chunk.id for h in hits] == [p.chunk.id for p in answer.passages]
+    assert hits[0].chunk.path.endswith("library.txt")
+
+
 def test_a_short_question_that_names_its_own_topic_stands_alone(mixed_assistant):
     """Issue 9: "Solar station output?" after a hospital question got the hospital's answer."""
     for question, previous in (("Solar station output?", "How many beds does the children's hospital have?"),
