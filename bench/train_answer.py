@@ -118,7 +118,7 @@ def pick_margin(val: list[Scored], logits: dict[int, np.ndarray]) -> float:
     return max(MARGINS, key=value)
 
 
-def main() -> None:
+def arguments():
     parser = data_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "qa/answer/models/e5-small.json")
     parser.add_argument("--report", type=Path)
@@ -130,7 +130,23 @@ def main() -> None:
                              "margin may veto")
     parser.add_argument("--passages", type=int, default=PASSAGES, help="passages per training pool")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation of both regressions")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def describe(args, by: dict[str, list[Scored]], cross_max: float) -> dict:
+    """The model file's ``meta``: what it was trained on and with which choices."""
+    counts = {s: {k: sum(r.raw.item.kind == k for r in v) for k in ("answerable", "nearmiss", "offtopic")}
+              for s, v in by.items()}
+    return {"trained_on": "ARCD + xarcd + bench/data/arcd_en + bench/data/nearmiss (rankers and answerability) + "
+                          "bench/data/short (answerability); split by ARCD article / short topic hash",
+            "counts": counts, "margin_grid": list(MARGINS), "max_abstain_on_val": args.max_abstain,
+            "max_abstain_cross_on_val": cross_max, "max_abstain_background_on_val": args.max_abstain_background,
+            "background": "mean sentence vector of the training split's documents per language", "c": args.c,
+            "passages": args.passages}
+
+
+def main() -> None:
+    args = arguments()
     args.work.mkdir(parents=True, exist_ok=True)
     chosen_items = items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en, args.short)
     raws = raw_records(chosen_items, args.arcd, args.xarcd, args.work)
@@ -153,15 +169,8 @@ def main() -> None:
     val_raws = [r.raw for r in by["val"]]
     vectors = question_vectors([r.item.question for r in val_raws], args.work)
     background_margin = choose_margin(val_raws, vectors, background, evidence_abstains, args.max_abstain_background)
-    counts = {s: {k: sum(r.raw.item.kind == k for r in v) for k in ("answerable", "nearmiss", "offtopic")}
-              for s, v in by.items()}
-    meta = {"trained_on": "ARCD + xarcd + bench/data/arcd_en + bench/data/nearmiss (rankers and answerability) + "
-                          "bench/data/short (answerability); split by ARCD article / short topic hash",
-            "counts": counts, "margin_grid": list(MARGINS), "max_abstain_on_val": args.max_abstain,
-            "max_abstain_cross_on_val": cross_max, "max_abstain_background_on_val": args.max_abstain_background,
-            "background": "mean sentence vector of the training split's documents per language", "c": args.c,
-            "passages": args.passages}
-    model = AnswerModel(rankers, answerability, thresholds, margins, meta, background, background_margin)
+    model = AnswerModel(rankers, answerability, thresholds, margins, describe(args, by, cross_max), background,
+                        background_margin)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n", "utf-8")
     report = render(rank_by, logits, model, chosen, pair, is_cross)
