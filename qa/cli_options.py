@@ -125,7 +125,10 @@ def open_assistant(index_dir: Path, build_from_seeds: bool = False, generator: G
 
 def print_hit(h: Hit) -> None:
     c = h.chunk
-    click.echo(f"#{h.rank} score={h.score:.4f} [{c.lang}] {c.title} — {c.path}:{c.start}-{c.end}")
+    # The rank score is the mode's (fused reciprocal ranks in hybrid, BM25, or the cosine): named apart
+    # from the passage's cosine, which is what a reader can compare across questions.
+    cosine = f" cosine={h.dense:.3f}" if h.dense is not None else ""
+    click.echo(f"#{h.rank} rank score={h.score:.4f}{cosine} [{c.lang}] {c.title} — {c.path}:{c.start}-{c.end}")
     click.echo("   " + c.text.replace("\n", " ")[:300])
 
 
@@ -138,7 +141,7 @@ def print_answer(a: Answer) -> None:
     if a.citations:
         click.echo("\nSources:")
         for c in a.citations:
-            click.echo(f"[{c.n}] {c.title} — {c.path} chars {c.start}-{c.end} (score {c.score:.3f})")
+            click.echo(f"[{c.n}] {c.title} — {c.path} chars {c.start}-{c.end} (sentence cosine {c.score:.3f})")
     elif a.passages:
         click.echo("\nClosest passages (not sufficient to answer):")
         for h in a.passages[:3]:

@@ -26,6 +26,7 @@ def test_ask_builds_the_index_from_seeds_then_answers_with_sources(project):
     assert result.exit_code == 0, result.output
     assert "building one from seeds/" in result.stderr
     assert "150" in result.stdout and "[1]" in result.stdout and "Sources:" in result.stdout
+    assert "(sentence cosine 0." in result.stdout  # what the number is, not a bare "score"
     assert (project / "embeddings" / "CURRENT").exists()
 
 
@@ -44,6 +45,8 @@ def test_ingest_docs_search_info_remove(project):
     assert len(docs) == 6 and {d["lang"] for d in docs} == {"en"}
     hits = json.loads(run("search", "How long is the bridge?", "--index", "idx", "--k", "2", "--json").stdout)
     assert len(hits) == 2 and hits[0]["chunk"]["path"].endswith("bridge.txt")
+    shown = run("search", "How long is the bridge?", "--index", "idx", "--k", "1").stdout
+    assert shown.startswith("#1 rank score=0.") and " cosine=0." in shown, shown  # a fused rank and a cosine
     info = json.loads(run("info", "--index", "idx", "--json").stdout)
     assert info["documents"] == 6 and info["embedder"] == "e5-small"
     bridge = next(d for d in docs if d["path"].endswith("bridge.txt"))
