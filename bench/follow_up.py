@@ -1,6 +1,7 @@
 """Follow-up detection on labelled (previous question, question) pairs: the old rule vs qa.follow_up.
 
-    python bench/follow_up.py tests/fixtures/follow_ups.jsonl tests/fixtures/follow_ups_heldout.jsonl
+    python bench/follow_up.py tests/fixtures/follow_ups.jsonl tests/fixtures/follow_ups_heldout.jsonl \
+        bench/data/follow_up/followups.jsonl
 
 Prints accuracy, precision and recall of "this question is a follow-up" per file. Precision is the
 one that matters most: a standalone question taken for a follow-up is answered about the previous
@@ -35,11 +36,25 @@ def scores(rows: list[dict], rule) -> dict[str, float]:
             "precision": round(tp / max(tp + fp, 1), 3), "recall": round(tp / max(tp + fn, 1), 3), "n": len(rows)}
 
 
+def labelled(path: str) -> dict[str, list[dict]]:
+    """Rows by set: a file of (question, follow_up) pairs, or bench/data/follow_up's topics, whose
+    ``previous_*`` questions stand alone and whose ``en``/``ar`` follow, per split."""
+    rows = [json.loads(line) for line in Path(path).read_text("utf-8").split("\n") if line.strip()]
+    if not rows or "previous_en" not in rows[0]:
+        return {Path(path).name: rows}
+    sets: dict[str, list[dict]] = {}
+    for r in rows:
+        part = sets.setdefault(f"{Path(path).name}:{r['split']}", [])
+        part += [{"question": r[k], "follow_up": False} for k in ("previous_en", "previous_ar")]
+        part += [{"question": r[k], "follow_up": True} for k in ("en", "ar")]
+    return sets
+
+
 def main(paths: list[str]) -> None:
     for path in paths:
-        rows = [json.loads(line) for line in Path(path).read_text("utf-8").split("\n") if line.strip()]
-        for name, rule in (("old (marker or <=3 words)", old_rule), ("qa.follow_up", is_follow_up)):
-            print(f"{Path(path).name:28} {name:26} {scores(rows, rule)}")
+        for label, rows in labelled(path).items():
+            for name, rule in (("old (marker or <=3 words)", old_rule), ("qa.follow_up", is_follow_up)):
+                print(f"{label:28} {name:26} {scores(rows, rule)}")
 
 
 if __name__ == "__main__":
