@@ -588,6 +588,73 @@ static int forward_local(e5_model *m, const int *ids, const int *pos,
  * the weighted combine is additive across chunks, so results are identical. */
 #define E5_CHUNK_TOKENS 16384
 
+/* Each text's vector: its windows' weighted sum divided by the total weight, then L2-normalised. */
+static void normalise_texts(float *out, const double *wsum, int n, int H) {
+    for (int i = 0; i < n; i++) {
+        float *d = out + (size_t)i * H;
+        float inv = wsum[i] > 0 ? (float)(1.0 / wsum[i]) : 1.f, nrm = 0.f;
+        for (int kk = 0; kk < H; kk++) { d[kk] *= inv; nrm += d[kk] * d[kk]; }
+        nrm = 1.f / sqrtf(nrm > 1e-12f ? nrm : 1e-12f);
+        for (int kk = 0; kk < H; kk++) d[kk] *= nrm;
+    }
+}
+
+/* Every window of n texts as (text, content range [a, b)): WMAX content tokens each, a text without
+ * content one empty window. Returns their number W; *wt, *wa and *wb are malloc'ed W ints each. */
+static int list_windows(const int *clen, int n, int WMAX, int **wt, int **wa, int **wb) {
+    int W = 0;
+    for (int i = 0; i < n; i++) {
+        int nw = clen[i] / WMAX + (clen[i] % WMAX ? 1 : 0);
+        W += nw < 1 ? 1 : nw;
+    }
+    *wt = (int *)malloc(sizeof(int) * W); *wa = (int *)malloc(sizeof(int) * W); *wb = (int *)malloc(sizeof(int) * W);
+    int W2 = 0;
+    for (int i = 0; i < n; i++) {
+        int nw = clen[i] / WMAX + (clen[i] % WMAX ? 1 : 0); if (nw < 1) nw = 1;
+        for (int w = 0; w < nw; w++) {
+            int a = w * WMAX, b = a + WMAX; if (b > clen[i]) b = clen[i];
+            (*wt)[W2] = i; (*wa)[W2] = a; (*wb)[W2] = b; W2++;
+        }
+    }
+    return W;
+}
+
+/* One forward batch of windows, from w0 on while they fit E5_CHUNK_TOKENS (at least one): each
+ * window as [CLS] + its content tokens + [SEP] with positions from 0, the batch offset of each window
+ * (segoff[segc] = T) and, per token, its window's range [sstart, send) for the attention. Shared by
+ * embed_n and e5_embed_segments, whose windows must be batched alike for their vectors to agree. */
+typedef struct { int w1, segc; long T; int *ids, *pos, *segoff, *sstart, *send; } window_batch;
+
+static window_batch gather_windows(const e5_model *m, int *const *content, const int *wt, const int *wa,
+                                   const int *wb, int w0, int W) {
+    window_batch g;
+    int budget = E5_CHUNK_TOKENS;
+    if (budget < m->MAXP) budget = m->MAXP;     /* always fit >=1 window */
+    int w1 = w0; long Tc = 0;
+    while (w1 < W) {
+        int len = (wb[w1] - wa[w1]) + 2;
+        if (w1 > w0 && Tc + len > budget) break;
+        Tc += len; w1++;
+    }
+    g.w1 = w1; g.segc = w1 - w0; g.T = Tc;
+    g.ids = (int *)malloc(sizeof(int) * (size_t)Tc);
+    g.pos = (int *)malloc(sizeof(int) * (size_t)Tc);
+    g.segoff = (int *)malloc(sizeof(int) * (g.segc + 1));
+    g.sstart = (int *)malloc(sizeof(int) * (size_t)Tc);
+    g.send   = (int *)malloc(sizeof(int) * (size_t)Tc);
+    int T2 = 0; g.segoff[0] = 0;
+    for (int s = 0; s < g.segc; s++) {
+        int wi = w0 + s, a = wa[wi], b = wb[wi], p = 0;
+        g.ids[T2] = m->tok.bos; g.pos[T2] = p++; T2++;
+        for (int j = a; j < b; j++) { g.ids[T2] = content[wt[wi]][j]; g.pos[T2] = p++; T2++; }
+        g.ids[T2] = m->tok.eos; g.pos[T2] = p++; T2++;
+        g.segoff[s + 1] = T2;
+    }
+    for (int s = 0; s < g.segc; s++)
+        for (int t = g.segoff[s]; t < g.segoff[s + 1]; t++) { g.sstart[t] = g.segoff[s]; g.send[t] = g.segoff[s + 1]; }
+    return g;
+}
+
 /* Embed n texts with transparent sliding windows for inputs longer than the
  * model's 512-token limit. A long text is split (no overlap) into windows of
  * up to MAXP-2 content tokens; each window is run as a full bos+chunk+eos
@@ -603,8 +670,7 @@ static int embed_n(e5_model *m, const char **texts, int n, int is_query, float *
     /* 1. tokenize each text's full content (prefix included, no truncation),
      *    and enumerate every window as (text, content range). */
     int **content = (int **)malloc(sizeof(int *) * n);
-    int  *clen    = (int *)malloc(sizeof(int) * n);
-    int W = 0;                               /* total windows across all texts */
+    int  *clen    = (int *)calloc(n > 0 ? n : 1, sizeof(int));
     for (int i = 0; i < n; i++) {
         size_t tl = strlen(texts[i]);
         char *buf = (char *)malloc(plen + tl + 1);
@@ -613,56 +679,20 @@ static int embed_n(e5_model *m, const char **texts, int n, int is_query, float *
         content[i] = (int *)malloc(sizeof(int) * (capc > 1 ? capc : 1));
         clen[i] = tok_content(&m->tok, buf, content[i], capc);
         free(buf);
-        int nw = clen[i] / WMAX + (clen[i] % WMAX ? 1 : 0);
-        if (nw < 1) nw = 1;
-        W += nw;
     }
-    int *wt = (int *)malloc(sizeof(int) * W);   /* window -> text id      */
-    int *wa = (int *)malloc(sizeof(int) * W);   /* window content [a, b)  */
-    int *wb = (int *)malloc(sizeof(int) * W);
-    int W2 = 0;
-    for (int i = 0; i < n; i++) {
-        int nw = clen[i] / WMAX + (clen[i] % WMAX ? 1 : 0); if (nw < 1) nw = 1;
-        for (int w = 0; w < nw; w++) {
-            int a = w * WMAX, b = a + WMAX; if (b > clen[i]) b = clen[i];
-            wt[W2] = i; wa[W2] = a; wb[W2] = b; W2++;
-        }
-    }
+    int *wt, *wa, *wb;                       /* window -> text id, its content [a, b) */
+    int W = list_windows(clen, n, WMAX, &wt, &wa, &wb);
 
     /* 2. accumulate per-text weighted sums, processing windows in chunks */
     double *wsum = (double *)calloc(n, sizeof(double));
     for (int i = 0; i < n; i++) { float *d = out + (size_t)i * H; for (int kk = 0; kk < H; kk++) d[kk] = 0.f; }
 
-    int budget = E5_CHUNK_TOKENS;
-    if (budget < m->MAXP) budget = m->MAXP;     /* always fit >=1 window */
     int rc = 0;
     for (int w0 = 0; w0 < W; ) {
-        /* gather windows into a chunk under the token budget (>=1 window) */
-        int w1 = w0; long Tc = 0;
-        while (w1 < W) {
-            int len = (wb[w1] - wa[w1]) + 2;
-            if (w1 > w0 && Tc + len > budget) break;
-            Tc += len; w1++;
-        }
-        int segc = w1 - w0;
-        int *ids = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int *pos = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int *segoff = (int *)malloc(sizeof(int) * (segc + 1));
-        int *sstart = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int *send   = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int T2 = 0; segoff[0] = 0;
-        for (int s = 0; s < segc; s++) {
-            int wi = w0 + s, a = wa[wi], b = wb[wi], p = 0;
-            ids[T2] = m->tok.bos; pos[T2] = p++; T2++;
-            for (int j = a; j < b; j++) { ids[T2] = content[wt[wi]][j]; pos[T2] = p++; T2++; }
-            ids[T2] = m->tok.eos; pos[T2] = p++; T2++;
-            segoff[s + 1] = T2;
-        }
-        for (int s = 0; s < segc; s++)
-            for (int t = segoff[s]; t < segoff[s + 1]; t++) { sstart[t] = segoff[s]; send[t] = segoff[s + 1]; }
-
+        window_batch g = gather_windows(m, content, wt, wa, wb, w0, W);
+        int segc = g.segc;
         float *segmean = (float *)malloc(sizeof(float) * (size_t)segc * H);
-        rc |= forward_batch(m, ids, pos, sstart, send, segoff, segc, (int)Tc, segmean, NULL);
+        rc |= forward_batch(m, g.ids, g.pos, g.sstart, g.send, g.segoff, segc, (int)g.T, segmean, NULL);
 
         for (int s = 0; s < segc; s++) {
             int wi = w0 + s, i = wt[wi];
@@ -672,18 +702,12 @@ static int embed_n(e5_model *m, const char **texts, int n, int is_query, float *
             for (int kk = 0; kk < H; kk++) d[kk] += wgt * sm[kk];
             wsum[i] += wgt;
         }
-        free(ids); free(pos); free(segoff); free(sstart); free(send); free(segmean);
-        w0 = w1;
+        free(g.ids); free(g.pos); free(g.segoff); free(g.sstart); free(g.send); free(segmean);
+        w0 = g.w1;
     }
 
     /* 3. divide by total weight and L2-normalize each text */
-    for (int i = 0; i < n; i++) {
-        float *d = out + (size_t)i * H;
-        float inv = wsum[i] > 0 ? (float)(1.0 / wsum[i]) : 1.f, nrm = 0.f;
-        for (int kk = 0; kk < H; kk++) { d[kk] *= inv; nrm += d[kk] * d[kk]; }
-        nrm = 1.f / sqrtf(nrm > 1e-12f ? nrm : 1e-12f);
-        for (int kk = 0; kk < H; kk++) d[kk] *= nrm;
-    }
+    normalise_texts(out, wsum, n, H);
 
     for (int i = 0; i < n; i++) free(content[i]);
     free(content); free(clen); free(wt); free(wa); free(wb); free(wsum);
@@ -1025,7 +1049,6 @@ int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg, c
     int **content = (int **)malloc(sizeof(int *) * n);
     int **tseg    = (int **)malloc(sizeof(int *) * n);
     int  *clen    = (int *)malloc(sizeof(int) * n);
-    int W = 0;
     for (int i = 0; i < n; i++) {
         size_t tl = strlen(texts[i]);
         char *buf = (char *)malloc(plen + tl + 1);
@@ -1042,52 +1065,21 @@ int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg, c
             while (s + 1 < nseg[i] && st[s + 1] <= at) s++;
             tseg[i][j] = (at >= 0 && s >= 0) ? sbase[i] + s : -1;
         }
-        int nw = clen[i] / WMAX + (clen[i] % WMAX ? 1 : 0);
-        if (nw < 1) nw = 1;
-        W += nw;
     }
-    int *wt = (int *)malloc(sizeof(int) * W), *wa = (int *)malloc(sizeof(int) * W);
-    int *wb = (int *)malloc(sizeof(int) * W);
-    int W2 = 0;
-    for (int i = 0; i < n; i++) {
-        int nw = clen[i] / WMAX + (clen[i] % WMAX ? 1 : 0); if (nw < 1) nw = 1;
-        for (int w = 0; w < nw; w++) {
-            int a = w * WMAX, b = a + WMAX; if (b > clen[i]) b = clen[i];
-            wt[W2] = i; wa[W2] = a; wb[W2] = b; W2++;
-        }
-    }
+    int *wt, *wa, *wb;
+    int W = list_windows(clen, n, WMAX, &wt, &wa, &wb);
 
     /* 2. forward windows in chunks (as embed_n); pool each window and each segment's tokens */
     double *wsum = (double *)calloc(n, sizeof(double));
     int *scount = (int *)calloc(S > 0 ? S : 1, sizeof(int));
     memset(out, 0, sizeof(float) * (size_t)n * H);
     if (S > 0) memset(seg_out, 0, sizeof(float) * (size_t)S * H);
-    int budget = E5_CHUNK_TOKENS;
-    if (budget < m->MAXP) budget = m->MAXP;
     int rc = 0;
     for (int w0 = 0; w0 < W; ) {
-        int w1 = w0; long Tc = 0;
-        while (w1 < W) {
-            int len = (wb[w1] - wa[w1]) + 2;
-            if (w1 > w0 && Tc + len > budget) break;
-            Tc += len; w1++;
-        }
-        int segc = w1 - w0;
-        int *ids = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int *pos = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int *segoff = (int *)malloc(sizeof(int) * (segc + 1));
-        int *sstart = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int *send   = (int *)malloc(sizeof(int) * (size_t)Tc);
-        int T2 = 0; segoff[0] = 0;
-        for (int s = 0; s < segc; s++) {
-            int wi = w0 + s, a = wa[wi], b = wb[wi], p = 0;
-            ids[T2] = m->tok.bos; pos[T2] = p++; T2++;
-            for (int j = a; j < b; j++) { ids[T2] = content[wt[wi]][j]; pos[T2] = p++; T2++; }
-            ids[T2] = m->tok.eos; pos[T2] = p++; T2++;
-            segoff[s + 1] = T2;
-        }
-        for (int s = 0; s < segc; s++)
-            for (int t = segoff[s]; t < segoff[s + 1]; t++) { sstart[t] = segoff[s]; send[t] = segoff[s + 1]; }
+        window_batch wbatch = gather_windows(m, content, wt, wa, wb, w0, W);
+        int w1 = wbatch.w1, segc = wbatch.segc;
+        long Tc = wbatch.T;
+        int *ids = wbatch.ids, *pos = wbatch.pos, *segoff = wbatch.segoff, *sstart = wbatch.sstart, *send = wbatch.send;
 
         /* the local copy: a segment's token attends to its window's [CLS] and prefix (the tokens
          * before the first segment's), its own segment's tokens and the window's [SEP], as if the
@@ -1147,13 +1139,7 @@ int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg, c
     }
 
     /* 3. normalise: texts as embed_n does; segments by their token count, then to unit length */
-    for (int i = 0; i < n; i++) {
-        float *d = out + (size_t)i * H;
-        float inv = wsum[i] > 0 ? (float)(1.0 / wsum[i]) : 1.f, nrm = 0.f;
-        for (int kk = 0; kk < H; kk++) { d[kk] *= inv; nrm += d[kk] * d[kk]; }
-        nrm = 1.f / sqrtf(nrm > 1e-12f ? nrm : 1e-12f);
-        for (int kk = 0; kk < H; kk++) d[kk] *= nrm;
-    }
+    normalise_texts(out, wsum, n, H);
     for (int g = 0; g < S; g++) {
         if (!scount[g]) continue;
         float *d = seg_out + (size_t)g * H, nrm = 0.f;
