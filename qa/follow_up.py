@@ -2,22 +2,24 @@
 
 A question is a follow-up when it says so or names nothing of its own:
 - it starts with a follow-up marker ("and ...", "what about ...", "و..." as in "وكم", "وبكم", "ولأي", "ماذا عن");
-- it points back (it, its, there, this; هذا، هناك، فيه، and Arabic words with an attached pronoun
-  such as ملعبه، أسرته، مساحتها, unless a definite noun of the question comes first: "السينما ...
-  أفلامها"; an existential "there" and an honorific "عليه السلام" point nowhere);
+- it points back (it, its, there, this; هذا، هناك، فيه، and Arabic words with an attached pronoun such as
+  ملعبه، أسرته، مساحتها), unless the pronoun takes up a relative pronoun of the question ("التي يقع فيها",
+  "العسل الذي ينتجه"), "there" only says something exists in a question that names its topic, or the
+  pronoun is an honorific ("عليه السلام");
 - it has no content word at all ("When?", "How many?", "كم؟", "متى؟");
 - it asks about an attribute without naming a thing: an English question word with one content word
-  and no "the/this" ("how many patients?"), or an Arabic question word with no definite word (no
-  "ال") and at most two content words, the second a verb or the first counted ("كم مريضا يعالج؟",
-  "متى يقام؟": the subject is the previous topic; "أين تقع كندا؟", "ما مساحة مصر؟" name theirs).
+  and no "the/this" ("how many patients?"), or an Arabic question word with no definite word (no "ال")
+  and one content word ("متى يقام؟") or a counted noun and its verb ("كم مريضا يعالج؟"): names carry no
+  "ال", so "أين تقع كندا؟", "ما عاصمة تونس؟" name their topic.
 Everything else stands alone, however short: "Solar station output?" after a hospital question
 names its own topic. Measured on 80 labelled (previous, question) pairs in both languages
 (tests/fixtures/follow_ups.jsonl and two held-out sets, docs/reliability.md): the old rule (a marker
-or three words at most) was right on 61%/50%/86%, this one on 96%/100%/86%, and it never took a
-standalone question for a follow-up (the costly error: a cited answer about the previous topic).
-On bench/data/follow_up's 71 topics (142 standalone questions, 142 follow-ups; `python
-bench/follow_up.py ...`) the rule before names without "ال" took 21 standalone questions for
-follow-ups (precision 0.86 dev / 0.90 heldout), this one 3 (0.97 / 1.0), every follow-up still found.
+or three words at most) was right on 61%/50%/86%, this one on 96%/100%/86%, with no standalone question
+of those sets taken for a follow-up (the costly error: a cited answer about the previous topic). On
+bench/data/follow_up's 71 topics (142 standalone questions, 142 follow-ups; `python bench/follow_up.py
+...`) the rule before this one took 21 standalone questions for follow-ups (precision 0.86 dev / 0.90
+heldout), this one 4 (0.96 / 1.0), every follow-up still found; most of that set's Arabic follow-ups
+start with "و", so its recall says little about the pronoun rules (tests/test_follow_up.py has both sides).
 Out of scope: coreference beyond the previous user questions, and questions in other languages.
 """
 
@@ -32,8 +34,11 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 History = Sequence[Any]
 MAX_CHAIN = 3  # previous questions a chain of follow-ups may lean on
 
-_MARKER = re.compile(r"^\s*(and|what about|how about|also|so|then|ماذا عن)\b|^\s*[وف](?:[بل]|حتى\s*)?(?=(كم|ما|ماذا|متى"
-                     r"|أين|اين|هل|من|كيف|لماذا|أي)\b)", re.IGNORECASE)  # وكم، وبكم، ولأي، وحتى أي
+# و/ف before a question word ("وكم"), or before a preposition that takes one ("وبكم", "ولأي", "وحتى أي"; not
+# "وبما أن", "ولكم")
+_MARKER = re.compile(r"^\s*(and|what about|how about|also|so|then|ماذا عن)\b|^\s*[وف](?:ب(?=(?:كم|ماذا|أي|من)\b)"
+                     r"|ل(?=(?:أي|ماذا|من)\b)|حتى\s*(?=(?:أي|متى)\b))?(?=(كم|ما|ماذا|متى|أين|اين|هل|من|كيف|لماذا|أي)\b)",
+                     re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
 _POINTERS = frozenset([
     "it", "its", "it's", "they", "them", "their", "theirs", "there", "this", "that", "these", "those", "he", "him",
@@ -51,7 +56,10 @@ _DEFINITE_EN = frozenset(("the", "this", "that", "these", "those"))
 _DEFINITE_AR = re.compile(r"^(?:[وف]?[بلك]?ال|لل)[\u0621-\u064a]{2,}")
 _HONORIFIC = re.compile(r"(?:صلى الله )?عليه(?:ا|م)? (?:وسلم|السلام)")  # "عيسى عليه السلام": no pointer
 _EXISTENTIAL = frozenset(("is", "are", "was", "were"))  # "are there ...", "there is ...": no place meant
-_IMPERFECT = re.compile(r"^[يت][\u0621-\u064a]{2,}$")  # يقام، تستقبل: a verb whose subject is not said
+# A relative pronoun and the pronoun that takes it up agree: "الجائزة التي حصل عليها", "العسل الذي ينتجه"
+# point inside the question; "المدرب الذي يدربها" (her: the team) does not.
+_RELATIVE = {"التي": ("ها",), "الذي": ("ه",), "الذين": ("هم",), "اللتان": ("هما",), "اللذان": ("هما",),
+             "اللواتي": ("هن",), "اللاتي": ("هن",)}
 
 
 def _words(question: str) -> list[str]:
@@ -67,35 +75,40 @@ def _is_arabic(word: str) -> bool:
 
 def _names_nothing(words: list[str]) -> bool:
     """A question word with no named thing: one bare English content word; in Arabic, no definite word
-    and at most two content words, the first not a verb and the other a verb or counted ("كم مريضا
-    يعالج؟", "كم بلدا شارك؟", "متى يقام؟"). Names carry no "ال" in Arabic, so a definite word alone
-    cannot tell: "أين تقع كندا؟" (a verb, then its subject) and "ما مساحة مصر؟" name their topic."""
+    and one content word ("متى يقام؟") or a counted noun and its verb ("كم مريضا يعالج؟"). Names carry
+    no "ال" in Arabic, so a missing definite word alone does not tell: "أين تقع كندا؟", "ما عاصمة تونس؟",
+    "متى ولد يوسف؟" name their topic."""
     if not words or words[0] not in _QUESTION:
         return False
     content = [w for w in words if w not in _FUNCTION]
     if _is_arabic(words[0]):
-        if any(_DEFINITE_AR.match(w) for w in words) or len(content) > 2:
+        if any(_DEFINITE_AR.match(w) for w in words):
             return False
-        if len(content) <= 1:
-            return True
-        first, last = content
-        return not _IMPERFECT.match(first) and (first.endswith("ا") or bool(_IMPERFECT.match(last)))
+        counted = words[0] == "كم" and len(content) == 2 and content[0] == words[1] and content[0].endswith("ا")
+        return len(content) <= 1 or counted
     return len(content) <= 1 and not _DEFINITE_EN.intersection(words)
 
 
+def _takes_up_a_relative(words: list[str], i: int) -> bool:
+    """``words[i]`` ends with the pronoun that takes up a relative pronoun before it (same gender and
+    number), so it points inside the question."""
+    return any(words[i].endswith(ends) for r in words[:i] for ends in _RELATIVE.get(r, ()))
+
+
 def _points_back(words: list[str], i: int) -> bool:
-    """Whether ``words[i]`` points to an earlier turn: a pronoun ("it", "هناك", "فيه") or an Arabic
-    word with one attached (ملعبه), except an attached one after a definite noun of the question
-    itself ("السينما ... أفلامها", "العسل الذي ينتجه") and a "there" that only says something exists
-    ("are there"). English "its" keeps pointing back even after "the X": "the hike to its crater" is a
-    follow-up, "the cooperative roast its beans" is not, and the words do not tell them apart."""
+    """Whether ``words[i]`` points to an earlier turn: a pronoun ("it", "هناك", "فيه") or an Arabic word
+    with one attached (ملعبه), except one that takes up a relative pronoun of the question ("التي يقع
+    فيها") and a "there" that only says something exists in a question that names its topic ("are there
+    ... between the circle ..."; "Is there parking?" still asks about the previous one). English "its"
+    after "the X" keeps pointing back: "the hike to its crater" is a follow-up, "the cooperative roast
+    its beans" is not, and the words do not tell them apart."""
     w = words[i]
     if w == "there" and set(words[max(0, i - 1):i + 2]) & _EXISTENTIAL:
-        return False
-    if w in _POINTERS:
-        return True
+        return not any(a in _DEFINITE_EN and b not in _FUNCTION for a, b in zip(words, words[1:]))
     attached = _is_arabic(w) and _ATTACHED.fullmatch(w) and not _DEFINITE_AR.match(w)
-    return bool(attached) and not any(_DEFINITE_AR.match(b) for b in words[:i])
+    if w not in _POINTERS and not attached:
+        return False
+    return not (_is_arabic(w) and _takes_up_a_relative(words, i))
 
 
 def is_follow_up(question: str) -> bool:
