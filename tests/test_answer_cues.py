@@ -33,3 +33,13 @@ def test_a_weekday_is_a_date_and_a_city_after_in_is_a_place():
     assert "date" in sentence_types("يتدرب الفريق يوم الاثنين") and "date" not in sentence_types("حضر الاثنين معا")
     # a city inside a name is not where something is
     assert "place" not in sentence_types("الدورة 11 من منتدى مراكش للأمن تحت شعار الاستقرار")
+
+
+def test_a_time_of_day_answers_when_and_what_time():
+    for question in ("What time does the bakery open?", "At what time does the race start?", "في أي ساعة يفتح المخبز؟"):
+        assert question_type(question) == "date", question
+    for sentence in ("يفتح المخبز أبوابه في السادسة صباحا.", "تعرض السينما أفلاما كل مساء خميس.",
+                     "The marathon starts at seven o'clock.", "Doors open at 6:30 pm.", "The shop closes at noon."):
+        assert matches("date", sentence_types(sentence)), sentence
+    assert "date" not in sentence_types("مساءلة الحكومة أمام البرلمان")  # a word that only begins like مساء
+    assert question_type("What is the time zone of Morocco?") == "other"

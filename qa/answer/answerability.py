@@ -76,7 +76,9 @@ def evidence(r: Request) -> Verdict:
 def standing(hits: list[Hit], cosines: list[np.ndarray], query: np.ndarray,
              background: dict[str, np.ndarray]) -> dict[str, float]:
     """Per language of ``hits`` with a background vector of the query's size: its best sentence
-    cosine minus the query's cosine with that vector (how far the best passage stands out)."""
+    cosine minus the query's dot product with that vector (how far the best passage stands out). The
+    background is a mean of unit vectors (norm ~0.88, not 1), so the dot product is not a cosine: it is
+    what the margin was chosen on (bench/answer_background.py), and both sides scale alike."""
     best: dict[str, float] = {}
     for h, c in zip(hits, cosines):
         if len(c):
@@ -87,7 +89,7 @@ def standing(hits: list[Hit], cosines: list[np.ndarray], query: np.ndarray,
 
 def typical(r: Request) -> frozenset[str]:
     """The languages whose best sentence stands less than the model's margin above the query's
-    cosine with that language's background vector. None without a query vector or with a model
+    dot product with that language's background vector (``standing``). None without a query vector or with a model
     that is not this embedder's own (another embedder's cosines differ)."""
     model = load(r.embedder)
     if r.query is None or not model.background or model_path(r.embedder).stem != r.embedder:

@@ -1,9 +1,9 @@
 """Answer types: what kind of answer a question asks for, and which kinds a sentence holds.
 
 Types: ``count`` (how many / كم عدد), ``quantity`` (how much, how long, a price, a share),
-``date`` (when / متى / في أي عام), ``person`` (who / من), ``place`` (where / أين / في أي مدينة),
-``organisation`` (which company / أي حزب). A "who" question accepts a person or an organisation
-("Who organised the forum?" → "the Moroccan Centre for Strategic Studies"). Cues are regular
+``date`` (when / what time / متى / في أي عام: a date, a weekday or a time of day), ``person`` (who / من),
+``place`` (where / أين / في أي مدينة), ``organisation`` (which company / أي حزب). A "who" question accepts
+a person or an organisation ("Who organised the forum?" → "the Moroccan Centre for Strategic Studies"). Cues are regular
 expressions over the ``normalize``d text (so أ/إ/آ → ا, ة → ه, ى → ي), in both languages.
 Out of scope: named-entity recognition (the cues are lexical: titles, months, weekdays, units, the names of
 countries and large cities).
@@ -17,7 +17,8 @@ from ..text import normalize
 
 _Q = {
     "date": r"\bwhen\b|\b(what|which|in what|in which)\s+(year|date|day|month|century|decade)\b|\bsince when\b"
-            r"|(^|\W)و?متي(\W|$)|في\s+اي\s+(عام|سنه|تاريخ|يوم|شهر|قرن)|ما\s+(هو\s+)?تاريخ|(^|\W)اي\s+(عام|سنه)",
+            r"|\b(what|which|at what) time\b"
+            r"|(^|\W)و?متي(\W|$)|في\s+اي\s+(عام|سنه|تاريخ|يوم|شهر|قرن|ساعه)|ما\s+(هو\s+)?تاريخ|(^|\W)اي\s+(عام|سنه|ساعه)",
     "count": r"\bhow many\b|\b(what|which) (is the )?number of\b|(^|\W)و?(كم|ما)\s+(هو\s+)?عدد",
     "quantity": r"\bhow (much|long|far|big|large|tall|high|old|heavy|deep|wide)\b"
                 r"|\bwhat (is|was) the (percentage|proportion|share|area|length|distance|price|cost|amount|value|"
@@ -44,6 +45,9 @@ _MONTHS = (r"january|february|march|april|may|june|july|august|september|october
            r"يناير|فبراير|مارس|ابريل|مايو|يونيو|يوليو|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|كانون|شباط|اذار|نيسان|ايار|"
            r"حزيران|تموز|ايلول|تشرين|محرم|صفر|ربيع|جمادي|رجب|شعبان|رمضان|شوال|ذو القعده|ذو الحجه")
 # A weekday answers "when" ("اختتمت أشغاله اليوم السبت"); الاثنين and الاحد only after يوم (also "the two", "one").
+# A time of day answers "when" / "what time" too ("في السادسة صباحا", "at seven o'clock", "at 6 p.m.").
+_TIMES = (r"\d{1,2}([:.]\d{2})?\s*(am|pm|a\.m|p\.m)|o'?clock|noon|midnight|صباحا|مساء|مساءا|ظهرا|عصرا|فجرا|ليلا"
+          r"|الساعه\s+\S+")
 _WEEKDAYS = (r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|السبت|الجمعه|الخميس|الاربعاء|الثلاثاء"
              r"|يوم\s+(الاثنين|الاحد)")
 # Countries, regions and large cities, in both languages, after "in / at / from / to" (ب، في، إلى، من): where
@@ -71,7 +75,7 @@ _S = {
     # a number that is not a year (1000-2099 standing alone): "born in 1883" counts nothing
     "count": re.compile(rf"(?<![\d.,])(?!(1\d{{3}}|20\d{{2}})(?![\d.,]))\d|\b({_NUMBER_WORDS})\b"),
     "date": re.compile(rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}\s*(ad|bc|ce|bce|ق\.?م|هـ|ه|م))\b|\b({_MONTHS})\b"
-                       rf"|\b(century|decade|قرن|القرن|عقد)\b|\b({_WEEKDAYS})\b"),
+                       rf"|\b(century|decade|قرن|القرن|عقد)\b|\b({_WEEKDAYS})\b|\b({_TIMES})(?!\w)"),
     "quantity": re.compile(rf"(\d[\d.,]*|\b({_NUMBER_WORDS})\b)\s*(\w+\s+)?({_UNITS})"),
     "person": re.compile(r"\b(بن|ابن|ابو|بنت|الملك|الرئيس|الشيخ|السلطان|الامير|الاميره|الدكتور|السيد|السيده|الخليفه|"
                          r"الوزير|المطرب|المطربه|المغني|المغنيه|الممثل|الممثله|الكاتب|الشاعر|القائد|المخرج|المدرب|"
