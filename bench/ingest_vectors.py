@@ -11,7 +11,7 @@ gets its vector:
   tokens, so this is closer to what embedding the whole chunk averages);
 - ``derived up to N sentences``: chunks of at most N sentences get the token-weighted mean, longer ones
   are embedded;
-- ``one-pass, last N layers local`` (N = 4 is the default where ``qa.e5engine`` is built): chunks
+- ``one-pass, last N layers local`` (N = 6 is what ``QA_ONE_PASS=on`` runs where ``qa.e5engine`` is built): chunks
   embedded, and each sentence's vector pooled from its chunk's forward pass, whose last N layers run
   a second time for the sentences with each one's attention kept to itself and the [CLS] and prefix
   (N = 0: plain late chunking); the other rows embed every sentence on its own, as
@@ -43,77 +43,17 @@ from pathlib import Path
 
 import numpy as np
 from common import emit, header, table
+from passage_vectors import STRATEGIES, Cached, CachedAssistant
 
 from qa import Assistant
 from qa.chunk import ChunkSettings
 from qa.embed import get_embedder
 from qa.index import Index
 from qa.ingest import encode
-from qa.ingest.workers import embed_texts
 from qa.load import load_file
 from qa.metrics import contains
 
-
-class Cached:
-    """e5-small with every text embedded once per run (passages and queries apart)."""
-
-    def __init__(self):
-        self.e5 = get_embedder()
-        self.name, self.dim, self.max_tokens = self.e5.name, self.e5.dim, self.e5.max_tokens
-        self.passages: dict[str, np.ndarray] = {}
-        self.queries: dict[str, np.ndarray] = {}
-
-    def _get(self, cache: dict, fn, texts) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
-        if missing:
-            cache.update(zip(missing, fn(missing) if fn is self.e5.embed_queries else embed_texts(self.e5, missing)))
-        return np.vstack([cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def embed_passages(self, texts):
-        return self._get(self.passages, self.e5.embed_passages, list(texts))
-
-    def embed_queries(self, texts):
-        return self._get(self.queries, self.e5.embed_queries, list(texts))
-
-    def count_tokens(self, text):
-        return self.e5.count_tokens(text)
-
-
-class CachedAssistant(Assistant):
-    cached: Cached
-
-    @property
-    def embedder(self):
-        return self.cached
-
-
-def weighted(addition, limit: int | None, counts) -> np.ndarray:
-    rows = []
-    for chunk, vector, sentences in zip(addition.chunks, addition.vectors, addition.sentence_vectors):
-        if limit is not None and len(sentences) > limit:
-            rows.append(vector)
-            continue
-        w = np.asarray([counts(chunk.sentence_text(s)) for s in chunk.sentences], np.float32)
-        v = (w[:, None] * sentences).sum(axis=0)
-        rows.append(v / np.linalg.norm(v))
-    return np.vstack(rows)
-
-
-def uniform(addition) -> np.ndarray:
-    v = np.vstack([s.mean(axis=0) for s in addition.sentence_vectors])
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
 LOCAL = (0, 4, 6)  # one pass: how many of the last layers run again with sentence-local attention
-STRATEGIES = {
-    "embedded": lambda a, c: a.vectors,
-    "from-sentences": lambda a, c: uniform(a),
-    "from-sentences, token-weighted": lambda a, c: weighted(a, None, c),
-    "derived up to 2 sentences": lambda a, c: weighted(a, 2, c),
-    "derived up to 3 sentences": lambda a, c: weighted(a, 3, c),
-}
-
-
 def squad(paths: list[Path]) -> tuple[list[str], list[tuple[str, set[int], list[str]]]]:
     """(paragraphs, [(question, indices of its paragraph's versions, gold answers)])."""
     paragraphs, questions, index_of = [], [], {}
