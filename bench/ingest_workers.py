@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -83,40 +84,44 @@ def _children_cpu(pool) -> float:
     return total
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("arcd", type=Path)
     ap.add_argument("--docs", type=int, default=48)
     ap.add_argument("--blocks", type=int, default=4)
     ap.add_argument("--busy", type=int, default=usable_cores(), help="busy processes in the shared-CPU phase")
     ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    e5 = get_embedder()
-    texts = ingest_texts(arcd(args.arcd)[0][: args.docs])
-    tokens = sum(e5.count_tokens(t) + 4 for t in texts)
-    e5.embed_passages(texts[:2])
-    cores = usable_cores()
+
+def _start_pool(cores: int) -> tuple[mp.pool.Pool, float]:
+    """The per-core process pool, warmed up, and the seconds its start took (spawn and model load)."""
     started = time.perf_counter()
     os.environ["OMP_NUM_THREADS"] = "1"  # read by each spawned process's OpenMP runtime as it loads
     pool = mp.get_context("spawn").Pool(cores, initializer=_init_process)
     pool.map(_embed_in_process, [["warm up"]] * cores)
     os.environ.pop("OMP_NUM_THREADS", None)
-    pool_start = time.perf_counter() - started
+    return pool, time.perf_counter() - started
 
+
+def _variants(e5, pool: mp.pool.Pool, cores: int) -> dict[str, Callable[[list[str]], np.ndarray]]:
     def in_processes(block: list[str]) -> np.ndarray:
         return np.vstack(pool.map(_embed_in_process, [block[a:b] for a, b in batches(block)], chunksize=1))
 
-    variants = {
+    return {
         "one engine, all cores, batches of 32 (raw embedder)": e5.embed_passages,
         "one engine, all cores, small batches": lambda b: embed_texts(e5, b, workers=1),
         f"per-core threads ({cores})": lambda b: embed_texts(e5, b, workers=cores),
         f"per-core processes ({cores})": in_processes,
     }
-    reference = e5.embed_passages(texts)
-    phases = {"quiet": contextlib.nullcontext, f"{args.busy} busy processes": lambda: busy(args.busy)}
+
+
+def _time_blocks(texts: list[str], variants: dict, phases: dict, n_blocks: int, pool: mp.pool.Pool,
+                 reference: np.ndarray) -> dict[tuple[str, str], list[float]]:
+    """Wall and CPU seconds (this process and the pool's) of every (phase, variant) over interleaved
+    blocks, the variants' order reversed every other block; checks every variant's vectors."""
     totals = {(p, v): [0.0, 0.0] for p in phases for v in variants}
-    blocks = np.array_split(np.arange(len(texts)), args.blocks)
+    blocks = np.array_split(np.arange(len(texts)), n_blocks)
     for b, rows in enumerate(blocks):
         block = [texts[i] for i in rows]
         for phase, context in phases.items():
@@ -129,20 +134,38 @@ def main() -> None:
                     totals[phase, name][1] += time.process_time() - cpu + _children_cpu(pool) - child
                     assert np.allclose(vectors, reference[rows], atol=1e-6), name
         print(f"block {b + 1}/{len(blocks)} done, load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
-    pool.terminate()
+    return totals
 
-    base = totals["quiet", next(iter(variants))][0]
+
+def _render(totals: dict, n_texts: int, tokens: int, args: argparse.Namespace, pool_start: float) -> str:
+    base = totals["quiet", next(name for _, name in totals)][0]
     rows = []
     for (phase, name), (wall, cpu) in totals.items():
         quiet = totals["quiet", name][0]
-        rows.append({"phase": phase, "variant": name, "seconds": wall, "texts/s": len(texts) / wall,
+        rows.append({"phase": phase, "variant": name, "seconds": wall, "texts/s": n_texts / wall,
                      "tokens/s": tokens / wall, "CPU s": cpu, "vs raw embedder (quiet)": base / wall,
                      "vs same variant quiet": quiet / wall})
     text = header("Per-core embedding workers (bench/ingest_workers.py)")
-    text += (f"{len(texts)} texts ({tokens} tokens) of {args.docs} ARCD paragraphs in {args.blocks} interleaved "
+    text += (f"{n_texts} texts ({tokens} tokens) of {args.docs} ARCD paragraphs in {args.blocks} interleaved "
              f"blocks; every variant's vectors equal the raw embedder's (atol 1e-6). Process pool start-up "
              f"(spawn, model load): {pool_start:.1f} s, not counted.\n\n")
-    emit(text + table(rows) + "\n", args.out)
+    return text + table(rows) + "\n"
+
+
+def main() -> None:
+    args = _arguments()
+    e5 = get_embedder()
+    texts = ingest_texts(arcd(args.arcd)[0][: args.docs])
+    tokens = sum(e5.count_tokens(t) + 4 for t in texts)
+    e5.embed_passages(texts[:2])
+    cores = usable_cores()
+    pool, pool_start = _start_pool(cores)
+    variants = _variants(e5, pool, cores)
+    reference = e5.embed_passages(texts)
+    phases = {"quiet": contextlib.nullcontext, f"{args.busy} busy processes": lambda: busy(args.busy)}
+    totals = _time_blocks(texts, variants, phases, args.blocks, pool, reference)
+    pool.terminate()
+    emit(_render(totals, len(texts), tokens, args, pool_start), args.out)
 
 
 if __name__ == "__main__":

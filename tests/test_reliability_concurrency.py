@@ -56,47 +56,52 @@ def _matches(snap, hits) -> bool:
                for h in hits)
 
 
+def _guarded(fn, errors: list[BaseException], stop: threading.Event):
+    def run():
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - every failure in a thread is reported by the test
+            errors.append(e)
+            stop.set()
+    return run
+
+
+def _asker(assistant, offset: int, stop: threading.Event, results: list[tuple[str, object]]) -> None:
+    i = offset
+    while not stop.is_set():
+        question, mode = QUESTIONS[i % len(QUESTIONS)]
+        if i % 2:
+            results.append(("ask", assistant.ask(question, k=4, mode=mode)))
+        else:
+            results.append(("search", assistant.search(question, k=4, mode=mode)))
+        i += 1
+
+
+def _ingester(assistant, incoming) -> None:
+    for path in incoming[:ADDS]:
+        report = assistant.add([path])
+        assert len(report.added) == 1, report
+
+
+def _remover(assistant, base_files) -> None:
+    for path in base_files[:REMOVES]:
+        time.sleep(0.05)
+        gone = assistant.remove(str(path))
+        assert len(gone) == 1
+        if path == base_files[0]:  # and put one back: a removal followed by an ingest of the same file
+            assert len(assistant.add([path]).added) == 1
+
+
 def _ask_while_writing(assistant, base_files, incoming) -> list[tuple[str, object]]:
     """ASKERS threads ask and search while one thread ingests ADDS files and another removes REMOVES (and
     puts the first back); the askers' (kind, result) pairs. Any failure in a thread fails the test."""
     stop = threading.Event()
     errors: list[BaseException] = []
     results: list[tuple[str, object]] = []
-
-    def guarded(fn):
-        def run():
-            try:
-                fn()
-            except BaseException as e:  # noqa: BLE001 - every failure in a thread is reported by the test
-                errors.append(e)
-                stop.set()
-        return run
-
-    def asker(offset: int):
-        i = offset
-        while not stop.is_set():
-            question, mode = QUESTIONS[i % len(QUESTIONS)]
-            if i % 2:
-                results.append(("ask", assistant.ask(question, k=4, mode=mode)))
-            else:
-                results.append(("search", assistant.search(question, k=4, mode=mode)))
-            i += 1
-
-    def ingester():
-        for path in incoming[:ADDS]:
-            report = assistant.add([path])
-            assert len(report.added) == 1, report
-
-    def remover():
-        for path in base_files[:REMOVES]:
-            time.sleep(0.05)
-            gone = assistant.remove(str(path))
-            assert len(gone) == 1
-            if path == base_files[0]:  # and put one back: a removal followed by an ingest of the same file
-                assert len(assistant.add([path]).added) == 1
-
-    askers = [threading.Thread(target=guarded(lambda o=o: asker(o))) for o in range(ASKERS)]
-    writers = [threading.Thread(target=guarded(ingester)), threading.Thread(target=guarded(remover))]
+    askers = [threading.Thread(target=_guarded(lambda o=o: _asker(assistant, o, stop, results), errors, stop))
+              for o in range(ASKERS)]
+    writers = [threading.Thread(target=_guarded(lambda: _ingester(assistant, incoming), errors, stop)),
+               threading.Thread(target=_guarded(lambda: _remover(assistant, base_files), errors, stop))]
     for t in askers + writers:
         t.start()
     for t in writers:

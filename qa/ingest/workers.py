@@ -81,28 +81,7 @@ def run_batches(embedder: Embedder, texts: list[str], embed: Callable[[int, int]
         todo.put(i)
     done: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
     stop = threading.Event()
-
-    def work(rank: int) -> None:
-        try:
-            if n > 1:
-                embedder.pin_thread()  # type: ignore[attr-defined]
-            while not stop.is_set():
-                try:
-                    i = todo.get_nowait()
-                except queue.Empty:
-                    return
-                if rank == 0:
-                    PRIORITY.turn()
-                else:  # waits as long as questions keep coming, checking now and then for a stop
-                    while not PRIORITY.turn(quiet=SERVING_QUIET_SECONDS, max_pause=0.5):
-                        if stop.is_set():
-                            return
-                if stop.is_set():
-                    return
-                done.put((i, embed(*spans[i])))
-        except BaseException as e:  # noqa: BLE001 - handed to the calling thread, which raises it
-            done.put((-1, e))
-
+    work = lambda rank: _work(rank, n > 1, embedder, spans, embed, todo, done, stop)  # noqa: E731
     threads = [threading.Thread(target=work, args=(r,), name=f"qa-embed-{r}", daemon=True) for r in range(n)]
     for t in threads:
         t.start()
@@ -122,3 +101,34 @@ def run_batches(embedder: Embedder, texts: list[str], embed: Callable[[int, int]
         for t in threads:
             t.join()
     return results
+
+
+def _work(rank: int, pin: bool, embedder: Embedder, spans: list[tuple[int, int]], embed: Callable[[int, int], T],
+          todo: queue.SimpleQueue[int], done: queue.SimpleQueue[tuple[int, object]], stop: threading.Event) -> None:
+    """One worker: takes batches off ``todo`` until it is empty or ``stop`` is set, each after its turn
+    (questions first), and puts ``(batch, vectors)`` on ``done``; an exception goes there as ``(-1, e)``."""
+    try:
+        if pin:
+            embedder.pin_thread()  # type: ignore[attr-defined]
+        while not stop.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            if not _wait_turn(rank, stop):
+                return
+            done.put((i, embed(*spans[i])))
+    except BaseException as e:  # noqa: BLE001 - handed to the calling thread, which raises it
+        done.put((-1, e))
+
+
+def _wait_turn(rank: int, stop: threading.Event) -> bool:
+    """Waits for this worker's turn; False if a stop came meanwhile. Worker 0 only yields to a question
+    being embedded; the others wait as long as questions keep coming, checking now and then for a stop."""
+    if rank == 0:
+        PRIORITY.turn()
+    else:
+        while not PRIORITY.turn(quiet=SERVING_QUIET_SECONDS, max_pause=0.5):
+            if stop.is_set():
+                return False
+    return not stop.is_set()

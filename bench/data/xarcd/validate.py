@@ -75,10 +75,9 @@ def flat(ids_per_par: list[list[str]]) -> list[str]:
     return [i for ids in ids_per_par for i in ids]
 
 
-def main() -> int:
-    ar, en = load("xarcd_ar.json"), load("xarcd_en.json")
-    na_ar, na_en = load("xarcd_noans_ar.json"), load("xarcd_noans_en.json")
-
+def check_pairs(ar: dict, en: dict, na_ar: dict, na_en: dict) -> tuple[list[list[str]], list[list[str]]]:
+    """The two languages' files agree (ids, paragraph order, counts) and the no-answer files' paragraphs
+    are paragraphs of the main files; returns the answerable and no-answer ids per paragraph."""
     ids_ar, ids_en = check_answerable("xarcd_ar", ar), check_answerable("xarcd_en", en)
     check(ids_ar == ids_en, "question ids / paragraph order differ between xarcd_ar and xarcd_en")
     check(len(ar["data"]) == len(en["data"]), "article counts differ between ar and en")
@@ -89,43 +88,46 @@ def main() -> int:
     check(len(set(flat(nids_ar))) == len(flat(nids_ar)), "duplicate no-answer ids")
     check(not set(flat(nids_ar)) & set(flat(ids_ar)), "no-answer ids overlap answerable ids")
 
-    # The no-answer paragraphs must be paragraphs of the main files (same title and context).
     for main_doc, na_doc, lang in ((ar, na_ar, "ar"), (en, na_en, "en")):
         main_pars = {(t, p["context"]) for t, p in paragraphs(main_doc)}
         for t, p in paragraphs(na_doc):
             check((t, p["context"]) in main_pars, f"noans_{lang}: paragraph of {t!r} not in xarcd_{lang}")
+    return ids_ar, nids_ar
 
-    # Optional: the Arabic file must be an unchanged subset of ARCD.
-    arcd_path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARCD
-    if arcd_path.exists():
-        with open(arcd_path, encoding="utf-8") as f:
-            arcd = json.load(f)
-        src = {}
-        for art in arcd["data"]:
-            for par in art["paragraphs"]:
-                for qa in par["qas"]:
-                    src[qa["id"]] = (art["title"], par["context"], qa)
-        for title, par in paragraphs(ar):
-            for qa in par["qas"]:
-                s = src.get(qa["id"])
-                check(s is not None, f"xarcd_ar: id {qa['id']} not in ARCD")
-                if s:
-                    check(s == (title, par["context"], qa), f"xarcd_ar: {qa['id']} differs from ARCD")
-        print(f"checked xarcd_ar.json against {arcd_path}")
-    else:
+
+def check_subset_of_arcd(ar: dict, arcd_path: Path) -> None:
+    """Optional: the Arabic file must be an unchanged subset of ARCD (skipped when ARCD is absent)."""
+    if not arcd_path.exists():
         print(f"ARCD not found at {arcd_path}; skipped the subset check")
+        return
+    with open(arcd_path, encoding="utf-8") as f:
+        arcd = json.load(f)
+    src = {}
+    for art in arcd["data"]:
+        for par in art["paragraphs"]:
+            for qa in par["qas"]:
+                src[qa["id"]] = (art["title"], par["context"], qa)
+    for title, par in paragraphs(ar):
+        for qa in par["qas"]:
+            s = src.get(qa["id"])
+            check(s is not None, f"xarcd_ar: id {qa['id']} not in ARCD")
+            if s:
+                check(s == (title, par["context"], qa), f"xarcd_ar: {qa['id']} differs from ARCD")
+    print(f"checked xarcd_ar.json against {arcd_path}")
+
+
+def main() -> int:
+    ar, en = load("xarcd_ar.json"), load("xarcd_en.json")
+    na_ar, na_en = load("xarcd_noans_ar.json"), load("xarcd_noans_en.json")
+    ids_ar, nids_ar = check_pairs(ar, en, na_ar, na_en)
+    check_subset_of_arcd(ar, Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARCD)
 
     n_par = sum(len(a["paragraphs"]) for a in ar["data"])
-    n_q = len(flat(ids_ar))
     n_ans = sum(len(qa["answers"]) for _, p in paragraphs(ar) for qa in p["qas"])
-    print(
-        f"xarcd_ar.json / xarcd_en.json: {len(ar['data'])} articles, {n_par} paragraphs, "
-        f"{n_q} questions, {n_ans} answers each"
-    )
-    print(
-        f"xarcd_noans_ar.json / xarcd_noans_en.json: {len(na_ar['data'])} paragraphs, "
-        f"{len(flat(nids_ar))} unanswerable questions each"
-    )
+    print(f"xarcd_ar.json / xarcd_en.json: {len(ar['data'])} articles, {n_par} paragraphs, "
+          f"{len(flat(ids_ar))} questions, {n_ans} answers each")
+    print(f"xarcd_noans_ar.json / xarcd_noans_en.json: {len(na_ar['data'])} paragraphs, "
+          f"{len(flat(nids_ar))} unanswerable questions each")
     if errors:
         print(f"FAILED: {len(errors)} problem(s)")
         for e in errors:
