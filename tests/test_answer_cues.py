@@ -21,6 +21,10 @@ def test_sentence_types_and_what_a_who_question_accepts():
     assert matches("person", sentence_types(organiser))  # "who organised" accepts an organisation
     assert sentence_types("It opened in 2001 and cost 3 million dollars.") >= {"date", "count", "quantity"}
     assert "count" in sentence_types("حضره أزيد من 150 مشارك")
+    # a year is a date, not a count, also where it ends the sentence: "how many books" is not "opened in 2019."
+    for year in ("افتتحت المكتبة في وسط المدينة عام 2019.", "The club was founded in 1952, by dockers."):
+        assert "count" not in sentence_types(year) and "date" in sentence_types(year), year
+    assert "count" in sentence_types("The library holds 1,952 books.") and "count" in sentence_types("It sold 2019.5 t")
     assert not matches("date", sentence_types("The bridge is long and wide."))
     assert not matches("other", sentence_types("It opened in 2001."))
 

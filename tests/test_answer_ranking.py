@@ -8,6 +8,7 @@ from qa import AnswerSettings, Assistant
 from qa.answer import answer
 from qa.records import Chunk, Hit
 from qa.text import sentence_spans
+from tests.conftest import PARALLEL
 from ui.render import EXAMPLES
 
 ORGANISER = "المنظم من قبل المركز المغربي للدراسات الاستراتيجية"
@@ -91,3 +92,20 @@ def test_an_unknown_ranker_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown answer ranker 'bert'.*learned"):
         answer("When?  did it open", "en", hits, np.ones(1), "q", lambda h: np.ones((3, 1)),
                AnswerSettings(ranker="bert"))
+
+
+@pytest.fixture(scope="module")
+def arabic_library(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ar-library")
+    for name in ("library", "hospital"):
+        (folder / f"{name}.txt").write_text((PARALLEL / "ar" / f"{name}.txt").read_text(encoding="utf-8"),
+                                            encoding="utf-8")
+    return Assistant.build([folder], tmp_path_factory.mktemp("ar-library-index") / "index")
+
+
+@pytest.mark.parametrize("question", ["كم عدد الكتب في المكتبة؟", "How many books does the library hold?"])
+def test_a_count_question_is_not_answered_by_the_year_that_ends_a_sentence(arabic_library, question):
+    # "افتتحت ... عام 2019." held a count cue (the year's closing full stop let it pass for a number) and
+    # was cited for "how many books", above "تضم المكتبة أكثر من 20000 كتاب ومجلة."
+    a = arabic_library.ask(question)
+    assert not a.abstained and "20000 كتاب" in a.citations[0].sentence, a.citations[0].sentence
