@@ -59,12 +59,21 @@ def _ask(threshold: float | None, abstention: str = "learned", hits: list[Hit] =
     return answer(QUESTION, "en", hits, np.ones(1), QUESTION, lambda h: vectors[h.chunk.doc_id], settings)
 
 
-def test_a_vetoed_language_gives_way_to_the_other_one_when_it_clears_the_bar():
+def test_a_vetoed_language_gives_way_to_the_other_one_ranked_above_it_when_it_clears_the_bar():
     assert {c.doc_id for c in _ask(0.0).citations} == {"en-doc"}  # a threshold of 0 vetoes nothing
-    vetoed = _ask(2.0)  # above any probability: the English passage may not answer
+    above = [_hit(2, "en", "en-doc"), _hit(1, "ar", "ar-doc")]
+    vetoed = _ask(2.0, hits=above)  # above any probability: the English passage may not answer
     assert not vetoed.abstained and {c.doc_id for c in vetoed.citations} == {"ar-doc"} and vetoed.cross_lingual
     alone = _ask(2.0, hits=HITS[:1])  # nothing else to answer from
     assert alone.abstained and alone.evidence == round(0.9 + 0.05 * 1.0, 4)
+
+
+def test_another_document_of_the_other_language_ranked_below_a_vetoed_passage_does_not_answer():
+    # "What time does the museum open?": the English museum note first, vetoed (no time in it), and the Arabic
+    # marathon note second, whose "at seven in the morning" cleared the bar and was cited
+    below = _ask(2.0)
+    assert below.abstained and not below.citations and below.passages
+    assert below.evidence == round(0.9 + 0.05 * 1.0, 4)  # the evidence stays the vetoed passage's, as alone
 
 
 def test_evidence_alone_vetoes_nothing_and_the_probability_is_one():

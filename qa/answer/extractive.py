@@ -7,7 +7,9 @@ question meets a sentence without a number. That evidence decides whether to ans
 embedder's calibrated threshold the answer abstains, in the question's language, and still lists
 the closest passages; above it, the learned answerability (``answerability.ABSTENTIONS``,
 ``AnswerSettings.abstention``) may still veto the passages in the question's language (a near miss)
-and those of any language whose best sentence does not stand out of that language's typical text.
+and those of any language whose best sentence does not stand out of that language's typical text; the
+answer may then come from the passages left (``fallback``: after a near miss, only those ranked above the
+question's language or of its documents).
 When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
 default the learned one of ``model``) chooses and orders one to three candidate sentences of the
 best one's language (from the top ``rank_passages``: 5, as it was trained), each followed by
@@ -195,6 +197,18 @@ def has_content(question: str) -> bool:
     return bool(tokenize(question))
 
 
+def fallback(top: list[Hit], vetoed: frozenset[str], lang: str) -> list[int]:
+    """The passages of ``top`` that may answer once the ``vetoed`` languages' may not: after a near miss in the
+    question's language, only those ranked above its best passage or of its documents. Another document in the
+    other language ranked below is another topic ("What time does the museum open?" cited the Arabic
+    marathon's start under the English museum note). The price: a translation, indexed beside its original,
+    no longer answers for it when the model vetoes it by mistake (docs/evaluation.md)."""
+    own = [h for h in top if h.chunk.lang == lang]
+    above = min(h.rank for h in own) if lang in vetoed and own else float("inf")
+    same = {h.chunk.doc_id for h in own} if lang in vetoed else set()
+    return [i for i, h in enumerate(top) if h.chunk.lang not in vetoed and (h.rank < above or h.chunk.doc_id in same)]
+
+
 def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context: str,
            sentence_vectors: Callable[[Hit], np.ndarray], settings: AnswerSettings | None = None,
            embedder: str = "e5-small") -> Answer:
@@ -223,8 +237,8 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
         settings.background_margin))
     if verdict.vetoed:  # the passages of the other languages, scored again (a sentence counts once)
         evidence = round(ranked[0].evidence, 4)
-        n = sum(h.chunk.lang not in verdict.vetoed for h in top[:n])
-        kept = [i for i, h in enumerate(top) if h.chunk.lang not in verdict.vetoed]
+        kept = fallback(top, verdict.vetoed, lang)
+        n = sum(i < n for i in kept)
         top, cosines = [top[i] for i in kept], [cosines[i] for i in kept]
         ranked = score(top[:n], cosines[:n], question, context, lang, calibration, settings)
         if abstains(ranked, calibration.threshold):  # a near miss, and no other language clears the bar
