@@ -1,0 +1,75 @@
+"""Question-sentence pairs for the cross-encoder reader (bench/train_reader.py), from the answer models' data.
+
+The questions, splits and cached retrieval are bench/answer_data.py's (split by ARCD article; the
+test split is never trained or tuned on). A question's candidates are those of the product's
+learned ranker: ``qa.answer.features.pool`` over its top ``PASSAGES`` hits (headings and sentences
+under four words left out). A pair is labelled positive when the candidate holds the gold answer's
+offset (``answer_data.labels``): an answerable question's other candidates, its own paragraph's
+other sentences first, teach "shares the words but does not answer"; every candidate of a
+near-miss or off-topic question is negative. Training keeps, per question, the positives and the
+``negatives`` most similar candidates by cosine (off-topic: ``offtopic_negatives``); validation and
+test keep every candidate, as the product would score them.
+The text a pair is read as: ``query: {question} passage: {sentence}``, cut to ``MAX_TOKENS`` tokens.
+Left out: the sentence's chunk as context (``--context`` costs ~4x the tokens; not tried yet).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from answer_data import Raw, labels
+
+from qa.answer.features import pool
+
+PASSAGES = 5
+MAX_TOKENS = 160
+
+
+class Pair(NamedTuple):
+    qid: str
+    candidate: int  # the candidate's index in the question's pool
+    text: str
+    positive: bool
+    cosine: float
+
+
+class Question(NamedTuple):
+    raw: Raw
+    pairs: list[Pair]  # all the question's candidates (every one scored at validation and test)
+
+
+def pair_text(question: str, sentence: str) -> str:
+    return f"query: {question} passage: {sentence}"
+
+
+def question(raw: Raw) -> Question:
+    q = raw.item
+    candidates = pool(q.question, q.question, q.lang, raw.hits[:PASSAGES], raw.cosines[:PASSAGES]).candidates
+    gold = labels(raw, candidates)
+    return Question(raw, [Pair(q.qid, j, pair_text(q.question, c.text), g, c.cosine)
+                          for j, (c, g) in enumerate(zip(candidates, gold))])
+
+
+def training_pairs(questions: list[Question], negatives: int = 10, offtopic_negatives: int = 4) -> list[Pair]:
+    """The positives and the hardest negatives (highest cosine) of each training question."""
+    out = []
+    for qn in questions:
+        keep = offtopic_negatives if qn.raw.item.kind == "offtopic" else negatives
+        negs = sorted((p for p in qn.pairs if not p.positive), key=lambda p: -p.cosine)[:keep]
+        out += [p for p in qn.pairs if p.positive] + negs
+    return out
+
+
+def pair_name(raw: Raw) -> str:
+    q = raw.item
+    return f"{q.lang}->{q.target}" if q.kind != "offtopic" else f"{q.lang}->any"
+
+
+def source(raw: Raw) -> str:
+    return "short" if raw.item.qid.startswith(("short:", "mixed:")) else "arcd"
+
+
+def best(scores: np.ndarray) -> tuple[float, int]:
+    """(the answerability score: the highest probability, the cited candidate), (0, -1) for no candidate."""
+    return (float(scores.max()), int(scores.argmax())) if len(scores) else (0.0, -1)
