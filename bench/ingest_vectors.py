@@ -15,7 +15,10 @@ gets its vector:
   embedded, and each sentence's vector pooled from its chunk's forward pass, whose last N layers run
   a second time for the sentences with each one's attention kept to itself and the [CLS] and prefix
   (N = 0: plain late chunking); the other rows embed every sentence on its own, as
-  ``QA_ONE_PASS=off`` does.
+  ``QA_ONE_PASS=off`` does;
+- ``one pass, first K local, then split`` (``--split K ...``; ``QA_ONE_PASS=on QA_SPLIT_LOCAL_FIRST=K``):
+  the first K layers shared by the chunk and its sentences, each sentence's tokens attending only to
+  themselves, then the chunk's rows global and the sentences' local (``qa.e5engine.embed_split``).
 
 Quality: each corpus is indexed once per strategy through the real pipeline (``qa.ingest.encode``,
 FAISS, BM25) from one embedding of every distinct text (the engine's vectors do not depend on the
@@ -34,6 +37,7 @@ on the paragraphs (one engine on all cores, batches of 32: the baseline), interl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -54,6 +58,8 @@ from qa.load import load_file
 from qa.metrics import contains
 
 LOCAL = (0, 4, 6)  # one pass: how many of the last layers run again with sentence-local attention
+SPLIT: tuple[int, ...] = ()  # local first, then split: how many first layers are shared (--split)
+WAYS = tuple(STRATEGIES)  # the passage-vector strategies with a quality row (--strategies)
 def squad(paths: list[Path]) -> tuple[list[str], list[tuple[str, set[int], list[str]]]]:
     """(paragraphs, [(question, indices of its paragraph's versions, gold answers)])."""
     paragraphs, questions, index_of = [], [], {}
@@ -76,11 +82,10 @@ def quality(name: str, paragraphs: list[str], questions: list, cached: Cached, w
     docs = [(d, "h") for f in sorted(corpus.iterdir()) for d in load_file(f)]
     additions = encode(docs, cached, ChunkSettings())  # Cached has no one pass: sentences on their own
     indexed = {strategy: [a._replace(vectors=derive(a, cached.count_tokens)) for a in additions]
-               for strategy, derive in STRATEGIES.items()}
-    for local in LOCAL if getattr(cached.e5, "one_pass", False) else ():
-        cached.e5.sentence_local_layers = local
-        indexed[f"one-pass, last {local} layers local"] = encode(docs, cached.e5, ChunkSettings())
-    cached.e5.sentence_local_layers = type(cached.e5).sentence_local_layers
+               for strategy, derive in STRATEGIES.items() if strategy in WAYS}
+    for local, split in _one_pass_ways(cached.e5):
+        with one_pass_way(cached.e5, local, split):
+            indexed[_way_name(local, split)] = encode(docs, cached.e5, ChunkSettings())
     cached.embed_queries([q for q, _, _ in questions])
     rows = []
     for strategy, strategy_additions in indexed.items():
@@ -104,6 +109,31 @@ def quality(name: str, paragraphs: list[str], questions: list, cached: Cached, w
     return rows
 
 
+def _one_pass_ways(e5) -> list[tuple[int, int | None]]:
+    """(last layers local, first layers shared or None) of each one-pass row, where the engine is built."""
+    if not getattr(e5, "one_pass", False):
+        return []
+    return [(local, None) for local in LOCAL] + [(0, k) for k in SPLIT]
+
+
+def _way_name(local: int, split: int | None) -> str:
+    return f"one pass, last {local} layers local" if split is None else f"one pass, first {split} local, then split"
+
+
+@contextlib.contextmanager
+def one_pass_way(e5, local: int | None, split: int | None = None):
+    """Ingest with sentences on their own (``local`` None), or one pass with ``local`` last layers
+    local or (``split``) the first ``split`` layers shared then split."""
+    os.environ["QA_ONE_PASS"] = "off" if local is None else "on"
+    e5.sentence_local_layers, e5.split_local_first = local or 0, split
+    try:
+        yield
+    finally:
+        os.environ.pop("QA_ONE_PASS")
+        e5.sentence_local_layers = type(e5).sentence_local_layers
+        e5.split_local_first = type(e5).split_local_first
+
+
 def _txtai(paragraphs: list[str]) -> float:
     from txtai import Embeddings
 
@@ -115,22 +145,18 @@ def _txtai(paragraphs: list[str]) -> float:
     return time.perf_counter() - t
 
 
-def _pipeline(paragraphs: list[str], folder: Path, passage_vectors: str, local: int | None = None) -> float:
-    """Seconds to build the index; ``local``: one pass with that many local layers (None: off)."""
+def _pipeline(paragraphs: list[str], folder: Path, passage_vectors: str, local: int | None = None,
+              split: int | None = None) -> float:
+    """Seconds to build the index; ``local``: one pass with that many local layers (None: off), or
+    with ``split``, that many first layers shared then split."""
     corpus = folder / "corpus"
     corpus.mkdir(parents=True)
     for i, text in enumerate(paragraphs):
         (corpus / f"p{i:05d}.txt").write_text(text, "utf-8")
-    os.environ["QA_ONE_PASS"] = "off" if local is None else "on"
-    e5 = get_embedder()
-    e5.sentence_local_layers = local or 0
-    try:
+    with one_pass_way(get_embedder(), local, split):
         t = time.perf_counter()
         Assistant.build([corpus], folder / "index", chunking=ChunkSettings(passage_vectors=passage_vectors))
         return time.perf_counter() - t
-    finally:
-        os.environ.pop("QA_ONE_PASS")
-        e5.sentence_local_layers = type(e5).sentence_local_layers
 
 
 def timing(paragraphs: list[str], work: Path, blocks: int = 4) -> list[dict]:
@@ -148,9 +174,9 @@ def timing(paragraphs: list[str], work: Path, blocks: int = 4) -> list[dict]:
         runs["txtai 9.14, external vectors from the same engine"] = lambda part, d: _txtai(part)
     runs["qa pipeline, passage vectors embedded, sentences on their own"] = (
         lambda part, d: _pipeline(part, d, "embedded"))
-    for local in LOCAL if getattr(e5, "one_pass", False) else ():
-        runs[f"qa pipeline, passage vectors embedded, one pass, last {local} layers local"] = (
-            lambda part, d, local=local: _pipeline(part, d, "embedded", local))
+    for local, split in _one_pass_ways(e5):
+        runs[f"qa pipeline, passage vectors embedded, {_way_name(local, split)}"] = (
+            lambda part, d, local=local, split=split: _pipeline(part, d, "embedded", local, split))
     runs["qa pipeline, from-sentences"] = lambda part, d: _pipeline(part, d, "from-sentences")
     totals = {k: [0.0, 0.0] for k in runs}
     for b in range(blocks):
@@ -178,18 +204,24 @@ def _timed(fn) -> float:
 
 
 def main() -> None:
+    global LOCAL, SPLIT, WAYS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("arcd", type=Path)
     ap.add_argument("xarcd", type=Path)
     ap.add_argument("--time-docs", type=int, default=48)
     ap.add_argument("--paragraphs", type=int, default=None, help="only the first N ARCD paragraphs (default all)")
+    ap.add_argument("--local", type=int, nargs="*", default=list(LOCAL), help="one-pass rows: last N layers local")
+    ap.add_argument("--split", type=int, nargs="*", default=[], help="one-pass rows: first K layers local, then split")
+    ap.add_argument("--strategies", nargs="*", default=list(STRATEGIES), choices=list(STRATEGIES),
+                    help="passage-vector strategies with a quality row")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    LOCAL, SPLIT, WAYS = tuple(args.local), tuple(args.split), tuple(args.strategies)
     cached = Cached()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         arcd_paragraphs, arcd_questions = squad([args.arcd])
-        time_rows = timing(arcd_paragraphs[: args.time_docs], work)
+        time_rows = timing(arcd_paragraphs[: args.time_docs], work) if args.time_docs else []
         if args.paragraphs:
             arcd_paragraphs = arcd_paragraphs[: args.paragraphs]
             arcd_questions = [q for q in arcd_questions if max(q[1]) < args.paragraphs]
