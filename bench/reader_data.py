@@ -9,18 +9,21 @@ other sentences first, teach "shares the words but does not answer"; every candi
 near-miss or off-topic question is negative. Training keeps, per question, the positives and the
 ``negatives`` most similar candidates by cosine (off-topic: ``offtopic_negatives``); validation and
 test keep every candidate, as the product would score them.
-The text a pair is read as: ``query: {question} passage: {sentence}``, cut to ``MAX_TOKENS`` tokens.
-Left out: the sentence's chunk as context (``--context`` costs ~4x the tokens; not tried yet).
+The text a pair is read as: ``query: {question} passage: {sentence}``, cut to ``MAX_TOKENS`` tokens;
+with context ``title``, ``passage: {the document's title}: {sentence}`` (a sentence that names its
+subject by a pronoun, "It holds 20,000 books", then says whose).
+Left out: the sentence's paragraph as context (~4x the tokens).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from answer_data import Raw, labels
 
-from qa.answer.features import pool
+from qa.answer.features import Candidate, pool
 
 PASSAGES = 5
 MAX_TOKENS = 160
@@ -39,15 +42,27 @@ class Question(NamedTuple):
     pairs: list[Pair]  # all the question's candidates (every one scored at validation and test)
 
 
-def pair_text(question: str, sentence: str) -> str:
-    return f"query: {question} passage: {sentence}"
+def _sentence(c: Candidate) -> str:
+    return c.text
 
 
-def question(raw: Raw) -> Question:
+def _titled(c: Candidate) -> str:
+    title = c.hit.chunk.title.strip().rstrip(".")
+    return f"{title}: {c.text}" if title else c.text
+
+
+CONTEXTS: dict[str, Callable[[Candidate], str]] = {"none": _sentence, "title": _titled}
+
+
+def pair_text(question: str, passage: str) -> str:
+    return f"query: {question} passage: {passage}"
+
+
+def question(raw: Raw, context: str = "none") -> Question:
     q = raw.item
     candidates = pool(q.question, q.question, q.lang, raw.hits[:PASSAGES], raw.cosines[:PASSAGES]).candidates
     gold = labels(raw, candidates)
-    return Question(raw, [Pair(q.qid, j, pair_text(q.question, c.text), g, c.cosine)
+    return Question(raw, [Pair(q.qid, j, pair_text(q.question, CONTEXTS[context](c)), g, c.cosine)
                           for j, (c, g) in enumerate(zip(candidates, gold))])
 
 

@@ -163,6 +163,7 @@ def arguments():
     parser.add_argument("--every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--score", nargs="*", default=["val"], choices=("val", "test", "heldout"))
     parser.add_argument("--tag", default="", help="names this run's checkpoint and scores")
+    parser.add_argument("--context", default="none", choices=("none", "title"), help="what the passage holds")
     return parser.parse_args()
 
 
@@ -176,15 +177,16 @@ def main() -> None:
     raws = raw_records(chosen, args.arcd, args.xarcd, args.work)
     encoder, tok = load()
     reader = Reader(encoder, len(encoder.layers) - args.trainable)
-    pairs = training_pairs([question(r) for r in raws if r.item.split == "train"], args.negatives)
+    pairs = training_pairs([question(r, args.context) for r in raws if r.item.split == "train"], args.negatives)
     print(f"{len(pairs)} training pairs, {sum(p.positive for p in pairs)} positive", flush=True)
-    states = cache_lower(reader, token_ids(tok, pairs), out / f"lower-{reader.start}-{args.negatives}.pt")
+    suffix = "" if args.context == "none" else "-" + args.context
+    states = cache_lower(reader, token_ids(tok, pairs), out / f"lower-{reader.start}-{args.negatives}{suffix}.pt")
     labels = torch.tensor([float(p.positive) for p in pairs])
     name = f"reader-{args.trainable}{args.tag}"
     train(reader, states, labels, args, out / f"{name}.pt")
     for split in args.score:
         t0 = time.time()
-        scores = score(reader, tok, [question(r) for r in raws if r.item.split == split])
+        scores = score(reader, tok, [question(r, args.context) for r in raws if r.item.split == split])
         (out / f"scores-{split}-{name}.pkl").write_bytes(pickle.dumps(scores))
         print(f"scored {split}: {len(scores)} questions, {time.time() - t0:.0f} s", flush=True)
 
