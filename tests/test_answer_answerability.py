@@ -8,6 +8,7 @@ import pytest
 from qa import AnswerSettings, Assistant
 from qa.answer import answer
 from qa.answer.answerability import ABSTENTIONS, Request, probability, standing, typical
+from qa.answer.extractive import kept_after_veto
 from qa.records import Chunk, Hit
 from qa.text import sentence_spans
 from tests.conftest import FIXTURES
@@ -61,7 +62,7 @@ def _ask(threshold: float | None, abstention: str = "learned", hits: list[Hit] =
 
 def test_a_vetoed_language_gives_way_to_the_other_one_ranked_above_it_when_it_clears_the_bar():
     assert {c.doc_id for c in _ask(0.0).citations} == {"en-doc"}  # a threshold of 0 vetoes nothing
-    above = [_hit(2, "en", "en-doc"), _hit(1, "ar", "ar-doc")]
+    above = [_hit(1, "ar", "ar-doc"), _hit(2, "en", "en-doc")]
     vetoed = _ask(2.0, hits=above)  # above any probability: the English passage may not answer
     assert not vetoed.abstained and {c.doc_id for c in vetoed.citations} == {"ar-doc"} and vetoed.cross_lingual
     alone = _ask(2.0, hits=HITS[:1])  # nothing else to answer from
@@ -143,3 +144,15 @@ def test_an_off_topic_question_whose_best_passage_is_typical_of_its_language_abs
 def test_right_answers_across_languages_stand_out_of_the_background(arabic_notes, question):
     a = arabic_notes.ask(question)
     assert not a.abstained and a.cross_lingual and RIGHT_ACROSS[question] in a.citations[0].sentence, a.text
+
+
+def test_kept_after_veto_keeps_the_other_language_above_the_vetoed_one_or_of_its_documents():
+    def hits(*langs_docs):
+        return [_hit(r, lang, doc) for r, (lang, doc) in enumerate(langs_docs, 1)]
+    en, ar = frozenset({"en"}), frozenset({"ar"})
+    assert kept_after_veto(hits(("ar", "a"), ("en", "e"), ("ar", "b")), en, "en") == [0]  # above the English one
+    assert kept_after_veto(hits(("en", "e"), ("ar", "a"), ("ar", "e")), en, "en") == [2]  # the same document only
+    assert kept_after_veto(hits(("ar", "a"), ("ar", "b")), en, "en") == [0, 1]  # no English passage: all stay
+    # another language vetoed (the background's veto): the question's language keeps every passage of its own
+    assert kept_after_veto(hits(("ar", "a"), ("en", "e"), ("en", "f")), ar, "en") == [1, 2]
+    assert kept_after_veto(hits(("en", "e"), ("ar", "a")), en | ar, "en") == []

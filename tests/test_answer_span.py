@@ -25,3 +25,11 @@ def test_names_in_english_and_nothing_where_it_would_be_a_guess():
     assert _short("What is the slogan?", "other", "The slogan was 150 words long.") is None
     assert _short("من نظم المنتدى؟", "person", "نظمه المركز المغربي للدراسات.") is None  # no Arabic names
 
+
+
+def test_a_year_standing_alone_is_no_count_or_quantity():
+    # "كم عدد الكتب في المكتبة؟": the opening-year sentence, cited second, had "2019" bolded as the number of books
+    assert _short("كم عدد الكتب في المكتبة؟", "count", "افتتحت مكتبة النور العامة في وسط المدينة عام 2019.") is None
+    assert _short("How long is the bridge?", "quantity", "The bridge, opened in 2001, is 850 meters long.") == \
+        "850 meters"
+    assert _short("How many books?", "count", "It held 1,952 books in 2019.") == "1,952 books"

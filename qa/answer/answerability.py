@@ -7,7 +7,8 @@ a logistic regression on ``features.question_features``, fitted by ``bench/train
 the passages in the question's own language, scored as in training (renumbered from rank 1, ranked
 by the learned ranker): below its threshold they may not answer. That is a near miss (on the
 topic, without the detail asked: "who owns the bakery?" of a note on its opening hours), and the
-answer then comes from passages in another language if their evidence clears the bar, or abstains.
+answer then comes from passages in another language if their evidence clears the bar and they rank above the
+question's language's best passage (``extractive.kept_after_veto``), or abstains.
 Passages in another language are never vetoed by that model: no word is shared there, and right
 cross-lingual answers over short documents score like near misses (docs/eval/answerability.md).
 Every language, the question's or not, is vetoed when its best sentence does not stand out of that

@@ -8,8 +8,8 @@ embedder's calibrated threshold the answer abstains, in the question's language,
 the closest passages; above it, the learned answerability (``answerability.ABSTENTIONS``,
 ``AnswerSettings.abstention``) may still veto the passages in the question's language (a near miss)
 and those of any language whose best sentence does not stand out of that language's typical text; the
-answer may then come from the passages left (``fallback``: after a near miss, only those ranked above the
-question's language or of its documents).
+answer may then come from the passages left (``kept_after_veto``: with the question's language vetoed, only
+those ranked above its best passage or of its documents).
 When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
 default the learned one of ``model``) chooses and orders one to three candidate sentences of the
 best one's language (from the top ``rank_passages``: 5, as it was trained), each followed by
@@ -197,16 +197,17 @@ def has_content(question: str) -> bool:
     return bool(tokenize(question))
 
 
-def fallback(top: list[Hit], vetoed: frozenset[str], lang: str) -> list[int]:
-    """The passages of ``top`` that may answer once the ``vetoed`` languages' may not: after a near miss in the
-    question's language, only those ranked above its best passage or of its documents. Another document in the
-    other language ranked below is another topic ("What time does the museum open?" cited the Arabic
-    marathon's start under the English museum note). The price: a translation, indexed beside its original,
-    no longer answers for it when the model vetoes it by mistake (docs/evaluation.md)."""
-    own = [h for h in top if h.chunk.lang == lang]
-    above = min(h.rank for h in own) if lang in vetoed and own else float("inf")
-    same = {h.chunk.doc_id for h in own} if lang in vetoed else set()
-    return [i for i, h in enumerate(top) if h.chunk.lang not in vetoed and (h.rank < above or h.chunk.doc_id in same)]
+def kept_after_veto(top: list[Hit], vetoed: frozenset[str], lang: str) -> list[int]:
+    """Positions in ``top`` (best first) of the passages that may answer once the ``vetoed`` languages' may not:
+    with the question's own language vetoed (a near miss, or its best sentence no more than typical), only those
+    ranked above its best passage or of its documents. Another document in the other language ranked below is
+    another topic ("What time does the museum open?" cited the Arabic marathon's start under the English museum
+    note). The price: a translation indexed beside its original no longer answers when the model vetoes the
+    original by mistake (docs/evaluation.md)."""
+    own = [i for i, h in enumerate(top) if h.chunk.lang == lang]
+    above = own[0] if lang in vetoed and own else len(top)
+    docs = {top[i].chunk.doc_id for i in own} if lang in vetoed else set()
+    return [i for i, h in enumerate(top) if h.chunk.lang not in vetoed and (i < above or h.chunk.doc_id in docs)]
 
 
 def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context: str,
@@ -237,11 +238,11 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
         settings.background_margin))
     if verdict.vetoed:  # the passages of the other languages, scored again (a sentence counts once)
         evidence = round(ranked[0].evidence, 4)
-        kept = fallback(top, verdict.vetoed, lang)
+        kept = kept_after_veto(top, verdict.vetoed, lang)
         n = sum(i < n for i in kept)
         top, cosines = [top[i] for i in kept], [cosines[i] for i in kept]
         ranked = score(top[:n], cosines[:n], question, context, lang, calibration, settings)
-        if abstains(ranked, calibration.threshold):  # a near miss, and no other language clears the bar
+        if abstains(ranked, calibration.threshold):  # vetoed, and no passage left clears the bar
             return replace(compose(question, lang, hits, [], calibration.threshold, settings), evidence=evidence)
     pool = ranked if len(top) == n else score(top, cosines, question, context, lang, calibration, settings)
     chosen = ranking.RANKERS[settings.ranker](ranking.Request(question, context, lang, top, cosines, ranked, pool,

@@ -77,10 +77,19 @@ def _names_a_word_of(expression: str, question: str) -> bool:
                for a in asked)
 
 
+_YEAR = re.compile(r"1\d{3}|20\d{2}")
+
+
+def _is_year(expression: str) -> bool:
+    """A year standing alone (1000-2099, no unit or scale): a date, never a count or a quantity (``cues`` types
+    it so too: "افتتحت ... عام 2019." holds no count)."""
+    return _YEAR.fullmatch(normalize(expression).strip()) is not None
+
+
 def locate(question: str, asked: str, sentence: str, offset: int) -> tuple[int, int] | None:
     """Document offsets of the short answer in ``sentence`` (which starts at ``offset``), or None."""
     if asked in ("count", "quantity"):
-        spans = _found(_QUANTITY, sentence, question)
+        spans = [sp for sp in _found(_QUANTITY, sentence, question) if not _is_year(sentence[sp[0] : sp[1]])]
     elif asked == "date":
         spans = _found(_DATE, sentence, question)
         # "8 October 1980" and its "1980": keep the longest of overlapping matches only
