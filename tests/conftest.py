@@ -20,6 +20,23 @@ PARALLEL = FIXTURES / "parallel"
 SEEDS = ROOT / "seeds"
 
 
+def parallel_documents(n: int, sep: str = " ") -> list[tuple[str, list[int], list[str]]]:
+    """(text, where its sentences start, the sentences) for each parallel document, en and ar: its first ``n``
+    sentences (split at "." and "؟", each ending in ".") joined by ``sep``."""
+    out = []
+    for f in sorted(PARALLEL.glob("*/*.txt")):
+        parts = f.read_text("utf-8").replace("\n", " ").replace("؟", ".").split(".")
+        sentences = [p.strip() + "." for p in parts if len(p.strip()) > 3][:n]
+        text = sep.join(sentences)
+        starts, at = [], 0
+        for sentence in sentences:
+            at = text.index(sentence, at)
+            starts.append(at)
+            at += len(sentence)
+        out.append((text, starts, sentences))
+    return out
+
+
 @pytest.fixture(scope="session")
 def questions() -> list[dict]:
     return [json.loads(line) for line in (PARALLEL / "questions.jsonl").read_text().splitlines()]

@@ -15,7 +15,7 @@ from qa import e5engine
 from qa.chunk import ChunkSettings
 from qa.embed import E5Small
 from qa.load import load_file
-from tests.conftest import PARALLEL
+from tests.conftest import PARALLEL, parallel_documents
 
 encode_module = importlib.import_module("qa.ingest.encode")  # qa.ingest.encode is also a function
 
@@ -25,24 +25,10 @@ def one_pass(one_pass_e5) -> E5Small:
     return one_pass_e5
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() + "." for s in text.replace("\n", " ").replace("؟", ".").split(".") if len(s.strip()) > 3]
-
-
 @pytest.fixture(scope="module")
 def documents() -> list[tuple[str, list[int], list[str]]]:
     """(text, where its sentences start, the sentences) for each parallel document, en and ar."""
-    out = []
-    for f in sorted(PARALLEL.glob("*/*.txt")):
-        sentences = _sentences(f.read_text("utf-8"))[:6]
-        text = "  ".join(sentences)  # two spaces: the engine collapses them, offsets must still hold
-        starts, at = [], 0
-        for s in sentences:
-            at = text.index(s, at)
-            starts.append(at)
-            at += len(s)
-        out.append((text, starts, sentences))
-    return out
+    return parallel_documents(6, "  ")  # two spaces: the engine collapses them, offsets must still hold
 
 
 def test_chunk_vectors_equal_nanoes_own_engine(one_pass, documents):

@@ -10,23 +10,13 @@ import numpy as np
 import pytest
 
 from qa import e5engine
-from tests.conftest import PARALLEL
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() + "." for s in text.replace("\n", " ").replace("؟", ".").split(".") if len(s.strip()) > 3]
+from tests.conftest import parallel_documents
 
 
 @pytest.fixture(scope="module")
 def documents() -> list[tuple[str, list[int], list[str]]]:
     """(text, where its sentences start, the sentences) for each parallel document, en and ar."""
-    out = []
-    for f in sorted(PARALLEL.glob("*/*.txt")):
-        sentences = _sentences(f.read_text("utf-8"))[:5]
-        text = " ".join(sentences)
-        starts = [text.index(s) for s in sentences]
-        out.append((text, starts, sentences))
-    return out
+    return parallel_documents(5)
 
 
 def _split(e5, documents, k, **kw):
