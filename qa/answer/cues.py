@@ -71,11 +71,13 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
 _UNITS = (r"%|percent|per cent|km|kilomet|metre|meter|mile|kg|kilogram|tonne|ton|litre|liter|dollar|euro|pound|"
           r"\$|€|£|square|hectare|acre|degree|°|years? old|mg|gram|بالمائه|في المائه|بالمئه|كم|كيلومتر|كيلو|متر|ميل|"
           r"كغ|كيلوغرام|طن|لتر|دولار|يورو|جنيه|درهم|ريال|دينار|ليره|مربع|هكتار|درجه|مليغرام|غرام|سنتيمتر|نسمه|شخص")
+# A year: 1000-2099 (a date; standing alone never a count or a quantity, here and in ``span``).
+YEAR = r"1\d{3}|20\d{2}"
 _S = {
     # a number that is not a year (1000-2099 standing alone): "born in 1883" counts nothing, nor does a year
     # that ends its sentence or clause ("عام 2019.", "in 1952,"): only a digit after "." or "," goes on the number
-    "count": re.compile(rf"(?<![\d.,])(?!(1\d{{3}}|20\d{{2}})(?!\d|[.,]\d))\d|\b({_NUMBER_WORDS})\b"),
-    "date": re.compile(rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}\s*(ad|bc|ce|bce|ق\.?م|هـ|ه|م))\b|\b({_MONTHS})\b"
+    "count": re.compile(rf"(?<![\d.,])(?!({YEAR})(?!\d|[.,]\d))\d|\b({_NUMBER_WORDS})\b"),
+    "date": re.compile(rf"\b({YEAR}|\d{{1,4}}\s*(ad|bc|ce|bce|ق\.?م|هـ|ه|م))\b|\b({_MONTHS})\b"
                        rf"|\b(century|decade|قرن|القرن|عقد)\b|\b({_WEEKDAYS})\b|\b({_TIMES})(?!\w)"),
     "quantity": re.compile(rf"(\d[\d.,]*|\b({_NUMBER_WORDS})\b)\s*(\w+\s+)?({_UNITS})"),
     "person": re.compile(r"\b(بن|ابن|ابو|بنت|الملك|الرئيس|الشيخ|السلطان|الامير|الاميره|الدكتور|السيد|السيده|الخليفه|"

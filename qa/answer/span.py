@@ -15,6 +15,7 @@ import re
 
 from ..lexical import tokenize
 from ..text import normalize
+from .cues import YEAR
 
 _NUM = r"\d[\d.,٬٫]*\d|\d"
 _SCALE = r"(?:\s+(?:million|billion|thousand|hundred|مليون|مليار|ألف|آلاف|الف|ملايين))?"
@@ -77,12 +78,12 @@ def _names_a_word_of(expression: str, question: str) -> bool:
                for a in asked)
 
 
-_YEAR = re.compile(r"1\d{3}|20\d{2}")
+_YEAR = re.compile(YEAR)
 
 
 def _is_year(expression: str) -> bool:
-    """A year standing alone (1000-2099, no unit or scale): a date, never a count or a quantity (``cues`` types
-    it so too: "افتتحت ... عام 2019." holds no count)."""
+    """A year standing alone (``cues.YEAR``, no unit or scale): a date, never a count or a quantity (``cues``
+    types it so too: "افتتحت ... عام 2019." holds no count)."""
     return _YEAR.fullmatch(normalize(expression).strip()) is not None
 
 
