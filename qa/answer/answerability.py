@@ -16,20 +16,24 @@ language's typical text for this question (``typical``: its cosine minus the que
 the language's background vector, below the model's margin): an off-topic question comes about as
 close to its best passage as to any text of that language (English questions over Arabic notes at
 cosine 0.77-0.79, as high as right cross-lingual answers), an answer stands above it.
-Out of scope: reading the passage (span extraction, entailment): the model sees lexical and
-embedding features only, so many near misses still pass (measured in docs/evaluation.md).
+``read`` replaces the learned model by the reader (``reader``: e5-small fine-tuned to read a question
+and a candidate sentence together): every language whose best candidates it finds none answering is
+vetoed, the question's or not (it reads across languages; the lexical model does not), the background
+veto kept. The learned model sees lexical and embedding features only, so many near misses pass it
+(measured in docs/evaluation.md).
+Out of scope: span extraction and entailment proper.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 
 from ..records import Hit
-from .features import pool, question_features
+from . import reader
+from .features import language_pool, question_features
 from .model import load, model_path
 
 
@@ -46,6 +50,7 @@ class Request(NamedTuple):
     threshold: float | None = None
     query: np.ndarray | None = None  # the vector the cosines were taken with (None: no background check)
     background_margin: float | None = None  # None: the shipped model's
+    reader_threshold: float | None = None  # None: the shipped reader's
 
 
 class Verdict(NamedTuple):
@@ -58,9 +63,7 @@ class Verdict(NamedTuple):
 
 def probability(r: Request) -> float | None:
     """The probability that the passages in ``r.lang`` answer, or None when none has a candidate."""
-    part = [(h, c) for h, c in zip(r.hits, r.cosines) if h.chunk.lang == r.lang]
-    p = pool(r.question, r.context, r.lang, [replace(h, rank=n) for n, (h, _) in enumerate(part, 1)],
-             [c for _, c in part])
+    p = language_pool(r.question, r.context, r.lang, r.hits, r.cosines, r.lang)
     if not p.candidates:
         return None
     model = load(r.embedder)
@@ -109,4 +112,28 @@ def learned(r: Request) -> Verdict:
     return Verdict(own | typical(r), prob)
 
 
-ABSTENTIONS: dict[str, Callable[[Request], Verdict]] = {"evidence": evidence, "learned": learned}
+def read_best(r: Request, rdr: reader.Reader) -> dict[str, float]:
+    """Per language of ``r.hits``: the reader's best probability over the learned ranker's top
+    ``rdr.reads`` candidates of that language's passages."""
+    model, best = load(r.embedder), {}
+    for lang in dict.fromkeys(h.chunk.lang for h in r.hits):
+        p = language_pool(r.question, r.context, r.lang, r.hits, r.cosines, lang)
+        if p.candidates:
+            top = np.argsort(-model.scores(p.matrix), kind="stable")[: rdr.reads]
+            best[lang] = float(rdr.probabilities(r.question, [p.candidates[int(i)] for i in top]).max())
+    return best
+
+
+def read(r: Request) -> Verdict:
+    """Every language whose candidates the reader finds none answering (best probability below its
+    threshold), and every language whose best sentence is ``typical``; the learned veto stands in
+    when there is no reader (``reader.load`` logs why)."""
+    rdr = reader.load(r.embedder)
+    if rdr is None:
+        return learned(r)
+    best = read_best(r, rdr)
+    threshold = rdr.threshold if r.reader_threshold is None else r.reader_threshold
+    return Verdict(frozenset(lang for lang, p in best.items() if p < threshold) | typical(r), best.get(r.lang))
+
+
+ABSTENTIONS: dict[str, Callable[[Request], Verdict]] = {"evidence": evidence, "learned": learned, "read": read}

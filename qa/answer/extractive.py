@@ -72,6 +72,7 @@ class AnswerSettings(NamedTuple):
     abstention: str = "learned"  # a name in answerability.ABSTENTIONS: "evidence" is the bar alone
     answerability_threshold: float | None = None  # None: the shipped model's
     background_margin: float | None = None  # None: the shipped model's (answerability.typical)
+    reader_threshold: float | None = None  # None: the shipped reader's (answerability.read)
 
 
 def calibration_for(embedder: str, settings: AnswerSettings) -> Calibration:
@@ -235,7 +236,7 @@ def answer(question: str, lang: str, hits: list[Hit], query: np.ndarray, context
         return compose(question, lang, hits, ranked, calibration.threshold, settings)
     verdict = answerability.ABSTENTIONS[settings.abstention](answerability.Request(
         question, context, lang, top, cosines, embedder, settings.answerability_threshold, np.asarray(query),
-        settings.background_margin))
+        settings.background_margin, settings.reader_threshold))
     if verdict.vetoed:  # the passages of the other languages, scored again (a sentence counts once)
         evidence = round(ranked[0].evidence, 4)
         kept = kept_after_veto(top, verdict.vetoed, lang)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -168,6 +169,15 @@ def pool(question: str, context: str, lang: str, hits: list[Hit], cosines: list[
         ])
     matrix = np.asarray(rows, np.float64).reshape(len(found), len(FEATURES))
     return Pool(found, matrix, asked, q_tokens, lang)
+
+
+def language_pool(question: str, context: str, lang: str, hits: list[Hit], cosines: list[np.ndarray],
+                  of: str) -> Pool:
+    """``pool`` over the hits in language ``of`` alone, renumbered from rank 1: the models were fitted
+    on questions searched in one language."""
+    part = [(h, c) for h, c in zip(hits, cosines) if h.chunk.lang == of]
+    return pool(question, context, lang, [replace(h, rank=n) for n, (h, _) in enumerate(part, 1)],
+                [c for _, c in part])
 
 
 def _missing(q_tokens: tuple[str, ...], text: str) -> int:

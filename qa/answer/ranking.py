@@ -9,6 +9,9 @@ decides, as before), scores them with the shipped ranker of that group (``model`
 regression on ``features``, fitted on ARCD/xarcd by ``bench/train_answer.py``) and takes the best
 and those within the model's margin. Its features are computed over that language's passages
 renumbered from rank 1, as in training, where every question was searched in one language.
+``read`` takes the learned ranker's top candidates of that language and chooses among them by the
+ranker's score plus the reader's logit (``reader``: the question and the sentence read together) times
+the reader's ``rank_weight``, both fitted on validation data.
 Out of scope: abstention (the evidence's threshold, unchanged) and the answerability model that the
 shipped file also holds (measured in docs/eval/answer-rank-only.md, not used).
 """
@@ -16,16 +19,17 @@ shipped file also holds (measured in docs/eval/answer-rank-only.md, not used).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ..records import Hit
-from .features import pool
+from . import reader
+from .features import language_pool
 from .model import load
 
 if TYPE_CHECKING:
+    from . import features
     from .extractive import Candidate
 
 
@@ -60,21 +64,41 @@ def _key(hit: Hit, start: int, end: int) -> tuple[str, int, int]:
     return hit.chunk.doc_id, start, end
 
 
-def learned(r: Request) -> list[Candidate]:
-    """The learned ranker's choice among the candidates of the best-evidence sentence's language."""
+def _scored(r: Request) -> tuple[list[Candidate], np.ndarray, bool, list[features.Candidate]]:
+    """The candidates of the best-evidence sentence's language (as the evidence's ``Candidate``), their
+    learned ranker scores, whether that language is not the question's, and the same candidates as
+    the features' ``Candidate`` (what the reader reads)."""
     lang_of_best = r.ranked[0].hit.chunk.lang
-    part = [(h, c) for h, c in zip(r.hits, r.cosines) if h.chunk.lang == lang_of_best]
-    hits = [replace(h, rank=n) for n, (h, _) in enumerate(part, 1)]
-    p = pool(r.question, r.context, r.lang, hits, [c for _, c in part])
+    p = language_pool(r.question, r.context, r.lang, r.hits, r.cosines, lang_of_best)
     by_key = {_key(c.hit, c.span.start, c.span.end): c for c in r.pool}
     # the features' pool gathers by the same rules as the evidence, over some of the same passages
     found = [by_key[_key(c.hit, c.span.start, c.span.end)] for c in p.candidates]
-    model = load(r.embedder)
-    logits = model.scores(p.matrix)
-    order = np.argsort(-logits, kind="stable")
-    margin = model.margin(lang_of_best != r.lang)
-    top = logits[order[0]]
-    return [found[int(j)] for j in order if logits[j] >= top - margin][: max(1, r.max_sentences)]
+    return found, load(r.embedder).scores(p.matrix), lang_of_best != r.lang, p.candidates
 
 
-RANKERS: dict[str, Callable[[Request], list[Candidate]]] = {"learned": learned, "scorer": scorer}
+def _best_within(found: list[Candidate], scores: np.ndarray, margin: float, max_sentences: int) -> list[Candidate]:
+    order = np.argsort(-scores, kind="stable")
+    top = scores[order[0]]
+    return [found[int(j)] for j in order if scores[j] >= top - margin][: max(1, max_sentences)]
+
+
+def learned(r: Request) -> list[Candidate]:
+    """The learned ranker's choice among the candidates of the best-evidence sentence's language."""
+    found, logits, cross, _ = _scored(r)
+    return _best_within(found, logits, load(r.embedder).margin(cross), r.max_sentences)
+
+
+def read(r: Request) -> list[Candidate]:
+    """The learned ranker's top ``reads`` candidates, chosen among by its score plus the reader's logit
+    times the reader's ``rank_weight`` (``learned`` when there is no reader)."""
+    rdr = reader.load(r.embedder)
+    if rdr is None:
+        return learned(r)
+    found, logits, cross, features = _scored(r)
+    top = np.argsort(-logits, kind="stable")[: rdr.reads]
+    texts = [reader.pair_text(r.question, features[int(j)], rdr.context) for j in top]
+    combined = logits[top] + rdr.rank_weight * rdr.logits(texts)
+    return _best_within([found[int(j)] for j in top], combined, load(r.embedder).margin(cross), r.max_sentences)
+
+
+RANKERS: dict[str, Callable[[Request], list[Candidate]]] = {"learned": learned, "read": read, "scorer": scorer}

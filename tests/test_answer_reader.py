@@ -1,0 +1,86 @@
+"""The reader (qa/answer/reader.py): the text it reads for a (question, candidate) pair, its head and
+memo, the format check, and its absence falling back to the learned veto and ranker."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qa import AnswerSettings, Assistant
+from qa.answer import answerability, ranking, reader
+from qa.answer.features import Candidate
+from qa.records import Chunk, Hit
+from qa.text import sentence_spans
+
+TEXT = "The Al-Noor library opened in 2019. It holds more than 20,000 books and magazines."
+HEAD = {"format": 1, "weight": [0.0] * 384, "bias": 0.0, "context": "title+previous", "reads": 4,
+        "threshold": 0.1, "rank_weight": 0.75}
+
+
+def _candidate(index: int, title: str = "Al-Noor library.") -> Candidate:
+    spans = tuple(sentence_spans(TEXT))
+    chunk = Chunk(id="c", doc_id="d", path="/d.txt", title=title, lang="en", text=TEXT, start=0, end=len(TEXT),
+                  sentences=spans)
+    hit = Hit(rank=1, score=1.0, chunk=chunk, dense=0.9)
+    return Candidate(hit, index, spans[index], chunk.sentence_text(spans[index]), 0.9)
+
+
+def test_the_passage_holds_the_title_the_previous_sentence_and_the_sentence():
+    assert reader.passage_text("Al-Noor library.", "It opened.", "It holds books.") == \
+        "Al-Noor library: It opened. It holds books."
+    assert reader.passage_text("", "", " It holds books. ") == "It holds books."
+    assert reader.passage_text("  ", "It opened.", "It holds books.") == "It opened. It holds books."
+
+
+def test_a_pronoun_sentence_is_read_after_the_sentence_that_names_its_subject():
+    second = _candidate(1)
+    assert reader.previous_sentence(second) == "The Al-Noor library opened in 2019."
+    assert reader.previous_sentence(_candidate(0)) == ""
+    q = "How many books does the library hold?"
+    assert reader.pair_text(q, second) == (
+        f"{q} passage: Al-Noor library: The Al-Noor library opened in 2019. "
+        "It holds more than 20,000 books and magazines.")
+    assert reader.pair_text(q, second, "title") == \
+        f"{q} passage: Al-Noor library: It holds more than 20,000 books and magazines."
+
+
+def test_logits_are_the_head_on_the_engine_vectors_and_each_text_is_read_once():
+    calls: list[list[str]] = []
+
+    def embed(texts):  # a scripted engine: a unit vector per text, recording what it was asked
+        calls.append(list(texts))
+        return np.array([[1.0 if i == len(t) % 384 else 0.0 for i in range(384)] for t in texts])
+
+    weight = np.arange(384) / 384.0
+    r = reader.Reader(embed, {**HEAD, "weight": weight.tolist(), "bias": -0.5})
+    got = r.logits(["ab", "abc", "ab"])
+    assert np.allclose(got, [2 / 384 - 0.5, 3 / 384 - 0.5, 2 / 384 - 0.5])
+    assert calls == [["ab", "abc"]]  # the repeat read once
+    r.logits(["abc", "abcd"])
+    assert calls[-1] == ["abcd"]  # only the new text
+    r.memo_size = 1
+    r.logits(["x"])
+    assert list(r.memo) == ["x"]  # the oldest forgotten past the memo's size
+    p = r.probabilities("q", [_candidate(1)])
+    assert p.shape == (1,) and 0 < p[0] < 1
+
+
+def test_a_head_of_another_format_or_context_is_refused(tmp_path):
+    path = tmp_path / "e5-small.json"
+    path.write_text(json.dumps({**HEAD, "format": 0}))
+    with pytest.raises(ValueError, match="reader format 0.*bench/train_reader.py"):
+        reader.read_head(path)
+    with pytest.raises(ValueError, match="context 'paragraph'"):
+        reader.Reader(lambda t: np.zeros((len(t), 384)), {**HEAD, "context": "paragraph"})
+
+
+def test_without_a_reader_the_read_rules_are_the_learned_ones(monkeypatch, mixed_assistant):
+    """No reader for an embedder (no files, or an engine that cannot run it): "read" vetoes and ranks as
+    "learned" does, answer for answer."""
+    monkeypatch.setattr(reader, "load", lambda embedder: None)
+    reading = Assistant(mixed_assistant.index, AnswerSettings(abstention="read", ranker="read"))
+    learned = Assistant(mixed_assistant.index, AnswerSettings(abstention="learned", ranker="learned"))
+    for q in ("How many books does the library hold?", "كم عدد الأسرة في المستشفى؟", "Who owns the bridge?"):
+        a, b = reading.ask(q), learned.ask(q)
+        assert (a.abstained, a.text) == (b.abstained, b.text)
+    assert "read" in answerability.ABSTENTIONS and "read" in ranking.RANKERS
