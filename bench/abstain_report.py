@@ -116,9 +116,7 @@ def main() -> None:
     chosen = [i for i in items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en, args.short) if i.split == args.split]
     raws = raw_records(chosen, args.arcd, args.xarcd, args.work)
     vectors = question_vectors([r.item.question for r in raws], args.work)
-    rdr = reader.load("e5-small") if args.reader else None
-    if args.reader and rdr is None:
-        raise SystemExit("no reader: qa/answer/models/reader/e5-small.{e5o,json} missing or the engine cannot run it")
+    rdr = reader.require("e5-small") if args.reader else None
     if rdr is not None:
         rdr.memo_size = 10**7  # every pair of the split read once, whatever the thresholds asked
     outcomes = [outcome(r, vectors[r.item.question], rdr is not None) for r in raws]

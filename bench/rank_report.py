@@ -1,4 +1,4 @@
-"""Today's scorer against the learned ranker with today's abstention, through ``qa.answer.answer``.
+"""Two rankers side by side (today's scorer and the learned ranker unless ``--rankers``), through ``qa.answer.answer``.
 
     PYTHONPATH=. python bench/rank_report.py /path/to/arcd.json --work /tmp/answer-work [--split test] \
         [--xarcd bench/data/xarcd] [--nearmiss bench/data/nearmiss] [--arcd-en bench/data/arcd_en]
@@ -21,16 +21,18 @@ from abstain_report import sentence_vectors
 from answer_background import question_vectors
 from answer_data import Raw, contains_gold, data_arguments, is_gold_document, items, raw_records
 
-from qa.answer import AnswerSettings, answer
+from qa.answer import AnswerSettings, answer, reader
 from qa.records import Answer
 
 
-def ask(raw: Raw, vector: np.ndarray, ranker: str, rank_passages: int | None = None) -> Answer:
+def ask(raw: Raw, vector: np.ndarray, ranker: str, rank_passages: int | None = None,
+        abstention: str | None = None) -> Answer:
     """``raw``'s question answered from its cached retrieval and its own vector (the background veto
     reads it; ``abstain_report.sentence_vectors`` gives back the cached cosines)."""
     q = raw.item
     return answer(q.question, q.lang, raw.hits, vector, q.question, sentence_vectors(raw, vector),
-                  AnswerSettings(ranker=ranker, rank_passages=rank_passages))
+                  AnswerSettings(ranker=ranker, rank_passages=rank_passages,
+                                 abstention=abstention or AnswerSettings().abstention))
 
 
 def first_ok(raw: Raw, a: Answer) -> bool:
@@ -46,12 +48,14 @@ def pair(raw: Raw) -> str:
     return f"{q.lang}->{q.target}" if q.kind != "offtopic" else f"{q.lang}->any"
 
 
-def report(raws: list[Raw], vectors: dict[str, np.ndarray], rank_passages: int | None = None) -> str:
+def report(raws: list[Raw], vectors: dict[str, np.ndarray], rank_passages: int | None = None,
+           rankers: tuple[str, str] = ("scorer", "learned"), abstention: str | None = None) -> str:
     acc: dict[str, list[tuple]] = defaultdict(list)
     abst: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for r in raws:
         v = vectors[r.item.question]
-        old, new = ask(r, v, "scorer"), ask(r, v, "learned", rank_passages)
+        old = ask(r, v, rankers[0], abstention=abstention)
+        new = ask(r, v, rankers[1], rank_passages, abstention)
         row = (old.abstained, new.abstained, [c.start for c in old.citations] != [c.start for c in new.citations])
         abst[(r.item.kind, pair(r))].append(row)
         abst[(r.item.kind, "all")].append(row)
@@ -62,13 +66,14 @@ def report(raws: list[Raw], vectors: dict[str, np.ndarray], rank_passages: int |
                     len(old.citations), len(new.citations))
             acc[pair(r)].append(line)
             acc["all"].append(line)
-    out = ["| pair | n | sentence acc: today | learned ranking | contains gold: today | learned ranking "
-           "| sentences: today | learned |", "|---|---|---|---|---|---|---|---|"]
+    a, b = rankers
+    out = [f"| pair | n | sentence acc: {a} | {b} | contains gold: {a} | {b} | sentences: {a} | {b} |",
+           "|---|---|---|---|---|---|---|---|"]
     for p in sorted(acc, key=lambda k: (k == "all", k)):
         m = np.mean(np.asarray(acc[p], np.float64), axis=0)
         out.append(f"| {p} | {len(acc[p])} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]:.2f} | "
                    f"{m[5]:.2f} |")
-    out += ["", "| kind and pair | n | abstained: today | learned ranking | answers changed |", "|---|---|---|---|---|"]
+    out += ["", f"| kind and pair | n | abstained: {a} | {b} | answers changed |", "|---|---|---|---|---|"]
     for (kind, p), rows in sorted(abst.items()):
         m = np.mean(np.asarray(rows, np.float64), axis=0)
         out.append(f"| {kind} {p} | {len(rows)} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} |")
@@ -80,10 +85,19 @@ def main() -> None:
     parser.add_argument("--rank-passages", type=int, default=AnswerSettings().rank_passages,
                         help="AnswerSettings.rank_passages of the learned ranker (default: the shipped one)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    parser.add_argument("--rankers", nargs=2, default=("scorer", "learned"), metavar=("OLD", "NEW"),
+                        help="the two AnswerSettings.ranker compared (e.g. learned read)")
+    parser.add_argument("--abstention", default=None, help="AnswerSettings.abstention of both (default: shipped)")
+    parser.add_argument("--rank-weight", type=float, default=None,
+                        help="the shipped reader's weight in ranker 'read' replaced by this (a sweep)")
     args = parser.parse_args()
+    if args.rank_weight is not None:
+        rdr = reader.require("e5-small")
+        rdr.rank_weight, rdr.memo_size = args.rank_weight, 10**7
     chosen = [i for i in items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en) if i.split == args.split]
     raws = raw_records(chosen, args.arcd, args.xarcd, args.work)
-    print(report(raws, question_vectors([r.item.question for r in raws], args.work), args.rank_passages))
+    vectors = question_vectors([r.item.question for r in raws], args.work)
+    print(report(raws, vectors, args.rank_passages, tuple(args.rankers), args.abstention))
 
 
 if __name__ == "__main__":

