@@ -140,6 +140,15 @@ def test_q8_0_perturbed_layers_match_the_torch_model(base, perturbed_9_11, refer
     assert (cosines(mine - nanoes, expected - nanoes_reference) > 0.99).all()
 
 
+def test_a_torch_state_dict_exports_to_the_same_layers(base, reference, tmp_path):
+    _, encoder, _ = reference
+    state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()} | {"head.weight": encoder.ln.weight}
+    tensors = overlay.from_torch_state(state, layers=range(9, 12))
+    assert len(tensors) == 48 and tensors["l10.fi.w"].shape == (1536, 384) and tensors["l9.aln.b"].shape == (384,)
+    model = e5engine.load_overlay(overlay.write_overlay(tmp_path / "t.e5o", tensors), base)
+    assert np.array_equal(model.query(TEXTS), base.query(TEXTS))
+
+
 def test_default_base_and_freeing_the_overlay_leave_the_base_usable(base, perturbed_9_11, tmp_path):
     path = overlay.write_overlay(tmp_path / "p.e5o", perturbed_9_11)
     before = base.query(TEXTS)

