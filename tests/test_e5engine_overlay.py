@@ -94,9 +94,11 @@ def test_own_layers_rewritten_give_nanoes_exact_vectors(base, own_layers, tmp_pa
     assert np.array_equal(model.query(TEXTS[1]), base.query(TEXTS[1]))  # e5_embed
     assert np.array_equal(model.passage(TEXTS), base.passage(TEXTS))
     starts = [[0], [0, 6], [0, 40], [0, 30]]
-    for mine, nanoes in zip(e5engine.embed_segments(model, TEXTS, starts, local_layers=3),
-                            e5engine.embed_segments(base, TEXTS, starts, local_layers=3)):
-        assert np.array_equal(np.vstack(mine), np.vstack(nanoes))
+    for way in (lambda m: e5engine.embed_segments(m, TEXTS, starts, local_layers=3),
+                lambda m: e5engine.embed_split(m, TEXTS, starts, 4)):
+        for mine, nanoes in zip(way(model), way(base)):
+            assert np.array_equal(np.vstack(mine), np.vstack(nanoes))
+    assert model.sparse_dim and np.array_equal(model.sparse(TEXTS), base.sparse(TEXTS))   # the base's SAE head
 
 
 def test_perturbed_layers_9_and_11_change_the_vectors_as_the_torch_model_does(base, perturbed_9_11, reference,
@@ -104,7 +106,10 @@ def test_perturbed_layers_9_and_11_change_the_vectors_as_the_torch_model_does(ba
     model = e5engine.load_overlay(overlay.write_overlay(tmp_path / "p.e5o", perturbed_9_11), base)
     mine, nanoes = model.query(TEXTS), base.query(TEXTS)
     expected = reference_vectors(reference, engine_weights(perturbed_9_11, "q4_0"), TEXTS)
-    assert (cosines(mine, nanoes) < 0.99).all()         # the overlay is used ...
+    assert (cosines(mine, nanoes) < 0.99).all()         # the overlay is used (by every entry point) ...
+    assert not np.array_equal(model.sparse(TEXTS[:1]), base.sparse(TEXTS[:1]))
+    split = [e5engine.embed_split(m, TEXTS[:1], [[0]], 4)[0] for m in (model, base)]
+    assert not np.array_equal(*split)
     assert (cosines(nanoes, expected) < 0.99).all()     # ... and the reference tells the two apart
     assert (cosines(mine, expected) > 0.999).all()
 
