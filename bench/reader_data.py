@@ -9,10 +9,13 @@ other sentences first, teach "shares the words but does not answer"; every candi
 near-miss or off-topic question is negative. Training keeps, per question, the positives and the
 ``negatives`` most similar candidates by cosine (off-topic: ``offtopic_negatives``); validation and
 test keep every candidate, as the product would score them.
-The text a pair is read as: ``query: {question} passage: {sentence}``, cut to ``MAX_TOKENS`` tokens;
-with context ``title``, ``passage: {the document's title}: {sentence}`` (a sentence that names its
-subject by a pronoun, "It holds 20,000 books", then says whose).
-Left out: the sentence's paragraph as context (~4x the tokens).
+The text a pair is read as: ``query: {question} passage: {passage}`` (the engine prepends
+``query: `` to ``reader_text``), cut to ``MAX_TOKENS`` tokens; the passage is ``passage_text`` of
+the context chosen: ``none`` the sentence alone, ``title`` ``{the document's title}: {sentence}`` (a
+sentence that names its subject by a pronoun, "It holds 20,000 books", then says whose), ``prev``
+the title and the sentence before it in its chunk, when there is one (``{title}: {previous} | {sentence}``;
+the previous sentence's last ``PREVIOUS_CHARS`` characters, so the sentence itself is never cut).
+Left out: the sentence's whole paragraph as context (~4x the tokens).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from answer_data import Raw, labels
 from qa.answer.features import Candidate, pool
 
 PASSAGES = 5
-MAX_TOKENS = 160
+MAX_TOKENS = 510  # <s>, 508 content ids, </s>: one window of the engine (512 positions), never cut in practice
+PREVIOUS_CHARS = 200
+TEXT_FORMAT = 1  # the version of passage_text's layout; a shipped reader records the one it was trained on
 
 
 class Pair(NamedTuple):
@@ -42,20 +47,37 @@ class Question(NamedTuple):
     pairs: list[Pair]  # all the question's candidates (every one scored at validation and test)
 
 
-def _sentence(c: Candidate) -> str:
-    return c.text
+def passage_text(title: str, previous: str, sentence: str) -> str:
+    """What the reader reads of a candidate: ``{title}: {previous} | {sentence}``, each part only when
+    there is one (``previous`` cut to its last ``PREVIOUS_CHARS`` characters at a space)."""
+    title = title.strip().rstrip(".").strip()
+    previous = previous.strip()
+    if len(previous) > PREVIOUS_CHARS:
+        cut = previous[-PREVIOUS_CHARS:]
+        previous = cut.split(" ", 1)[1] if " " in cut else cut
+    body = f"{previous} | {sentence}" if previous else sentence
+    return f"{title}: {body}" if title else body
 
 
-def _titled(c: Candidate) -> str:
-    title = c.hit.chunk.title.strip().rstrip(".")
-    return f"{title}: {c.text}" if title else c.text
-
-
-CONTEXTS: dict[str, Callable[[Candidate], str]] = {"none": _sentence, "title": _titled}
+def reader_text(question: str, passage: str) -> str:
+    """The text the engine embeds as a query (it prepends ``query: ``)."""
+    return f"{question} passage: {passage}"
 
 
 def pair_text(question: str, passage: str) -> str:
-    return f"query: {question} passage: {passage}"
+    return "query: " + reader_text(question, passage)
+
+
+def _previous(c: Candidate) -> str:
+    chunk = c.hit.chunk
+    return chunk.sentence_text(chunk.sentences[c.index - 1]) if c.index > 0 else ""
+
+
+CONTEXTS: dict[str, Callable[[Candidate], str]] = {
+    "none": lambda c: c.text,
+    "title": lambda c: passage_text(c.hit.chunk.title, "", c.text),
+    "prev": lambda c: passage_text(c.hit.chunk.title, _previous(c), c.text),
+}
 
 
 def question(raw: Raw, context: str = "none") -> Question:
@@ -74,11 +96,6 @@ def training_pairs(questions: list[Question], negatives: int = 10, offtopic_nega
         negs = sorted((p for p in qn.pairs if not p.positive), key=lambda p: -p.cosine)[:keep]
         out += [p for p in qn.pairs if p.positive] + negs
     return out
-
-
-def pair_name(raw: Raw) -> str:
-    q = raw.item
-    return f"{q.lang}->{q.target}" if q.kind != "offtopic" else f"{q.lang}->any"
 
 
 def source(raw: Raw) -> str:

