@@ -10,11 +10,13 @@ near-miss or off-topic question is negative. Training keeps, per question, the p
 ``negatives`` most similar candidates by cosine (off-topic: ``offtopic_negatives``); validation and
 test keep every candidate, as the product would score them.
 The text a pair is read as: ``query: {question} passage: {passage}`` (the engine prepends
-``query: `` to ``reader_text``), cut to ``MAX_TOKENS`` tokens; the passage is ``passage_text`` of
-the context chosen: ``none`` the sentence alone, ``title`` ``{the document's title}: {sentence}`` (a
-sentence that names its subject by a pronoun, "It holds 20,000 books", then says whose), ``prev``
-the title and the sentence before it in its chunk, when there is one (``{title}: {previous} | {sentence}``;
-the previous sentence's last ``PREVIOUS_CHARS`` characters, so the sentence itself is never cut).
+``query: `` to ``reader_text``; the same string as the product's ``qa.answer.reader.pair_text``), cut
+to ``MAX_TOKENS`` tokens; the passage, by context: ``none`` the sentence alone, ``title``
+``{the document's title}: {sentence}`` (a sentence that names its subject by a pronoun, "It holds
+20,000 books", then says whose) and ``title+previous`` (the sentence before it in its chunk too) as
+the product builds them (``qa.answer.reader.passage_text``); ``prev``, this session's variant, marks
+where the sentence starts (``{title}: {previous} | {sentence}``, the previous sentence's last
+``PREVIOUS_CHARS`` characters).
 Left out: the sentence's whole paragraph as context (~4x the tokens).
 """
 
@@ -26,12 +28,13 @@ from typing import NamedTuple
 import numpy as np
 from answer_data import Raw, labels
 
+from qa.answer import reader
 from qa.answer.features import Candidate, pool
 
 PASSAGES = 5
 MAX_TOKENS = 510  # <s>, 508 content ids, </s>: one window of the engine (512 positions), never cut in practice
 PREVIOUS_CHARS = 200
-TEXT_FORMAT = 1  # the version of passage_text's layout; a shipped reader records the one it was trained on
+
 
 
 class Pair(NamedTuple):
@@ -47,9 +50,9 @@ class Question(NamedTuple):
     pairs: list[Pair]  # all the question's candidates (every one scored at validation and test)
 
 
-def passage_text(title: str, previous: str, sentence: str) -> str:
-    """What the reader reads of a candidate: ``{title}: {previous} | {sentence}``, each part only when
-    there is one (``previous`` cut to its last ``PREVIOUS_CHARS`` characters at a space)."""
+def marked_passage_text(title: str, previous: str, sentence: str) -> str:
+    """Context ``prev``, a bench variant (session 6, not the product's): ``{title}: {previous} | {sentence}``,
+    each part only when there is one (``previous`` cut to its last ``PREVIOUS_CHARS`` characters at a space)."""
     title = title.strip().rstrip(".").strip()
     previous = previous.strip()
     if len(previous) > PREVIOUS_CHARS:
@@ -60,23 +63,19 @@ def passage_text(title: str, previous: str, sentence: str) -> str:
 
 
 def reader_text(question: str, passage: str) -> str:
-    """The text the engine embeds as a query (it prepends ``query: ``)."""
-    return f"{question} passage: {passage}"
+    """The text the engine embeds as a query (it prepends ``query: ``), as ``qa.answer.reader.pair_text``."""
+    return f"{question.strip()} passage: {passage}"
 
 
 def pair_text(question: str, passage: str) -> str:
     return "query: " + reader_text(question, passage)
 
 
-def _previous(c: Candidate) -> str:
-    chunk = c.hit.chunk
-    return chunk.sentence_text(chunk.sentences[c.index - 1]) if c.index > 0 else ""
-
-
 CONTEXTS: dict[str, Callable[[Candidate], str]] = {
     "none": lambda c: c.text,
-    "title": lambda c: passage_text(c.hit.chunk.title, "", c.text),
-    "prev": lambda c: passage_text(c.hit.chunk.title, _previous(c), c.text),
+    "title": lambda c: reader.passage_text(c.hit.chunk.title, "", c.text),
+    "title+previous": lambda c: reader.passage_text(c.hit.chunk.title, reader.previous_sentence(c), c.text),
+    "prev": lambda c: marked_passage_text(c.hit.chunk.title, reader.previous_sentence(c), c.text),
 }
 
 

@@ -66,7 +66,7 @@ def rows_of(raws, vectors, scores, top: int | None = None):
                         shipped_ok=first_ok(r, a), ranker_ok=ranker_top >= 0 and positive[ranker_top],
                         reachable=any(positive), logits=logits, probs=s, positive=np.array(positive)))
         shipped.append(ShippedOutcome(r, v, False, False, a.abstained))
-        out[-1]["base_abstained"] = abstains_at(shipped[-1], 0.0)  # the evidence and the background veto
+        out[-1]["base_abstained"] = abstains_at(shipped[-1], 0.0, False)  # the evidence and the background veto
     return out, shipped
 
 
@@ -120,7 +120,7 @@ def abstention_table(rows, shipped, thresholds) -> list[str]:
     out = ["| rule | threshold | answerable abstained | near-miss abstained | off-topic abstained |",
            "|---|---|---|---|---|", "| shipped (as is) | model's | " +
            " | ".join(f"{v:.3f}" for v in rates(rows, said)) + " |"]
-    curve = {t: np.array([abstains_at(o, t) for o in shipped]) for t in THRESHOLDS}
+    curve = {t: np.array([abstains_at(o, t, False) for o in shipped]) for t in THRESHOLDS}
     for budget in BUDGETS:
         fits = [t for t in THRESHOLDS if rates(rows, curve[t])[0] <= budget]
         if fits:
