@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from . import config
-from .answer import AnswerSettings
+from .answer import AnswerSettings, answerability, ranking
 from .assistant import Assistant
 
 NEW_INDEX_FLAGS = {"max_tokens": "--max-tokens", "overlap": "--overlap", "passage_vectors": "--passage-vectors",
@@ -79,4 +79,8 @@ def answer_settings(cfg: config.Config | None) -> AnswerSettings:
     if cfg is None:
         return AnswerSettings()
     known = {k: v for k, v in cfg.section("answer").items() if k in AnswerSettings._fields}
+    for key, choices in (("abstention", answerability.ABSTENTIONS), ("ranker", ranking.RANKERS)):
+        if key in known and known[key] not in choices:
+            raise ValueError(f"answer.{key} {known[key]!r} ({cfg.source('answer.' + key)}) is not one of "
+                             f"{sorted(choices)}: set it to one of them")
     return AnswerSettings()._replace(**known)

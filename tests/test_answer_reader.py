@@ -13,7 +13,7 @@ from qa.records import Chunk, Hit
 from qa.text import sentence_spans
 
 TEXT = "The Al-Noor library opened in 2019. It holds more than 20,000 books and magazines."
-HEAD = {"format": 1, "weight": [0.0] * 384, "bias": 0.0, "context": "title+previous", "reads": 4,
+HEAD = {"format": 1, "text_format": 1, "weight": [0.0] * 384, "bias": 0.0, "context": "prev", "reads": 4,
         "threshold": 0.1, "rank_weight": 0.75}
 
 
@@ -27,9 +27,12 @@ def _candidate(index: int, title: str = "Al-Noor library.") -> Candidate:
 
 def test_the_passage_holds_the_title_the_previous_sentence_and_the_sentence():
     assert reader.passage_text("Al-Noor library.", "It opened.", "It holds books.") == \
-        "Al-Noor library: It opened. It holds books."
-    assert reader.passage_text("", "", " It holds books. ") == "It holds books."
-    assert reader.passage_text("  ", "It opened.", "It holds books.") == "It opened. It holds books."
+        "Al-Noor library: It opened. | It holds books."
+    assert reader.passage_text("", "", "It holds books.") == "It holds books."
+    assert reader.passage_text("  ", " It opened. ", "It holds books.") == "It opened. | It holds books."
+    long = " ".join(["word"] * 60) + " end."  # 305 characters: its last 200, from a word's start
+    cut = reader.passage_text("", long, "S.").split(" | ")[0]
+    assert len(cut) <= reader.PREVIOUS_CHARS and cut.endswith("word end.") and cut.startswith("word")
 
 
 def test_a_pronoun_sentence_is_read_after_the_sentence_that_names_its_subject():
@@ -37,11 +40,12 @@ def test_a_pronoun_sentence_is_read_after_the_sentence_that_names_its_subject():
     assert reader.previous_sentence(second) == "The Al-Noor library opened in 2019."
     assert reader.previous_sentence(_candidate(0)) == ""
     q = "How many books does the library hold?"
-    assert reader.pair_text(q, second) == (
-        f"{q} passage: Al-Noor library: The Al-Noor library opened in 2019. "
+    assert reader.pair_text(q, second, "prev") == (
+        f"{q} passage: Al-Noor library: The Al-Noor library opened in 2019. | "
         "It holds more than 20,000 books and magazines.")
-    assert reader.pair_text(q, second, "title") == \
+    assert reader.pair_text(q, second) == \
         f"{q} passage: Al-Noor library: It holds more than 20,000 books and magazines."
+    assert reader.pair_text(q, second, "none") == f"{q} passage: It holds more than 20,000 books and magazines."
 
 
 def test_logits_are_the_head_on_the_engine_vectors_and_each_text_is_read_once():
@@ -63,6 +67,10 @@ def test_logits_are_the_head_on_the_engine_vectors_and_each_text_is_read_once():
     assert list(r.memo) == ["x"]  # the oldest forgotten past the memo's size
     p = r.probabilities("q", [_candidate(1)])
     assert p.shape == (1,) and 0 < p[0] < 1
+    both = reader.Reader(embed, {**HEAD, "weight": weight.tolist(), "read_as": ["title", "none"]})
+    c = _candidate(1)
+    texts = [reader.pair_text("q", c, "title"), reader.pair_text("q", c, "none")]
+    assert np.allclose(both.read("q", [c]), both.logits(texts).max())  # the better of its two readings
 
 
 def test_a_head_of_another_format_or_context_is_refused(tmp_path):
@@ -70,8 +78,10 @@ def test_a_head_of_another_format_or_context_is_refused(tmp_path):
     path.write_text(json.dumps({**HEAD, "format": 0}))
     with pytest.raises(ValueError, match="reader format 0.*bench/train_reader.py"):
         reader.read_head(path)
-    with pytest.raises(ValueError, match="context 'paragraph'"):
+    with pytest.raises(ValueError, match="contexts \\('paragraph',\\)"):
         reader.Reader(lambda t: np.zeros((len(t), 384)), {**HEAD, "context": "paragraph"})
+    with pytest.raises(ValueError, match="text format 2"):
+        reader.Reader(lambda t: np.zeros((len(t), 384)), {**HEAD, "text_format": 2})
 
 
 def test_without_a_reader_the_read_rules_are_the_learned_ones(monkeypatch, mixed_assistant):
@@ -133,3 +143,13 @@ def test_the_reader_vetoes_below_its_threshold(own_layers_reader, mixed_assistan
     install(threshold=0.0)
     answered = Assistant(mixed_assistant.index, settings).ask(q)
     assert not answered.abstained and "20,000" in answered.citations[0].sentence
+
+
+def test_a_damaged_reader_is_turned_off_with_a_warning(own_layers_reader, mixed_assistant, caplog):
+    """A head file of another format: the answer comes from the learned rules, and the log says why."""
+    install, _ = own_layers_reader
+    with caplog.at_level("WARNING", logger="qa.answer.reader"):
+        assert install(format=0) is None
+    assert "the reader is off" in caplog.text and "reader format 0" in caplog.text
+    a = Assistant(mixed_assistant.index, AnswerSettings(abstention="read", ranker="read"))
+    assert not a.ask("How many books does the library hold?").abstained

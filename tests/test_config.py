@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from qa import config
 from qa.cli import main
-from tests.conftest import PARALLEL
+from tests.conftest import PARALLEL, SEEDS
 
 
 def test_precedence_defaults_file_environment_flags(tmp_path):
@@ -64,3 +64,24 @@ def test_the_cli_uses_qa_toml_and_qa_info_shows_the_settings_in_force(tmp_path, 
     refused = run("--config", str(tmp_path / "other.toml"), "ingest", str(PARALLEL / "ar"), "--index", "idx")
     assert refused.exit_code == 1 and "--max-tokens 300" in refused.output and "rebuild" in refused.output
     assert "no settings file" in run("--config", "nope.toml", "info", "--index", "idx").output
+
+
+def test_the_reader_is_opted_into_by_a_setting_and_a_bad_choice_is_a_clear_error(tmp_path, monkeypatch):
+    """``answer.abstention`` / ``answer.ranker`` (qa.toml or $QA_ABSTENTION / $QA_RANKER) choose the
+    reader; the seed's "What time does the forum open?" (the article gives no time) is cited by default
+    and abstains with the reader. A name that is not a rule is refused before anything is asked."""
+    from qa.answer import reader
+
+    if reader.load("e5-small") is None:
+        pytest.skip("the engine is not built with overlays")
+    monkeypatch.chdir(tmp_path)
+    run = lambda *a, **kw: CliRunner().invoke(main, list(a), **kw)  # noqa: E731
+    assert run("ingest", str(SEEDS), "--index", "idx").exit_code == 0
+    q = ("ask", "What time does the forum open?", "--index", "idx", "--json")
+    default = json.loads(run(*q).stdout)
+    assert not default["abstained"] and default["citations"]
+    reading = json.loads(run(*q, env={"QA_ABSTENTION": "read", "QA_RANKER": "read"}).stdout)
+    assert reading["abstained"] and not reading["citations"]
+    (tmp_path / "idx" / "qa.toml").write_text('[answer]\nabstention = "reader"\n')
+    bad = run(*q)
+    assert bad.exit_code == 1 and "answer.abstention 'reader'" in bad.output and "'read'" in bad.output

@@ -96,8 +96,7 @@ def read(r: Request) -> list[Candidate]:
         return learned(r)
     found, logits, cross, features = _scored(r)
     top = np.argsort(-logits, kind="stable")[: rdr.reads]
-    texts = [reader.pair_text(r.question, features[int(j)], rdr.context) for j in top]
-    combined = logits[top] + rdr.rank_weight * rdr.logits(texts)
+    combined = logits[top] + rdr.rank_weight * rdr.read(r.question, [features[int(j)] for j in top])
     return _best_within([found[int(j)] for j in top], combined, load(r.embedder).margin(cross), r.max_sentences)
 
 

@@ -35,11 +35,20 @@ MEMO_SIZE = 4096
 log = logging.getLogger(__name__)
 
 
+PREVIOUS_CHARS = 200
+TEXT_FORMAT = 1  # passage_text's layout; a reader's head file names the one it was trained on
+
+
 def passage_text(title: str, previous: str, sentence: str) -> str:
-    """The passage the reader reads for a candidate: ``{title}: {previous} {sentence}``, each part
-    left out when empty (a title's closing full stop dropped). Version 1 of the format."""
-    title = title.strip().rstrip(".")
-    body = f"{previous.strip()} {sentence.strip()}".strip()
+    """What the reader reads of a candidate: ``{title}: {previous} | {sentence}``, each part only when
+    there is one (``previous`` cut to its last ``PREVIOUS_CHARS`` characters at a space, so the
+    sentence itself is never cut)."""
+    title = title.strip().rstrip(".").strip()
+    previous = previous.strip()
+    if len(previous) > PREVIOUS_CHARS:
+        cut = previous[-PREVIOUS_CHARS:]
+        previous = cut.split(" ", 1)[1] if " " in cut else cut
+    body = f"{previous} | {sentence}" if previous else sentence
     return f"{title}: {body}" if title else body
 
 
@@ -49,13 +58,14 @@ def previous_sentence(c: Candidate) -> str:
     return chunk.sentence_text(chunk.sentences[c.index - 1]) if c.index > 0 else ""
 
 
-CONTEXTS = ("title", "title+previous")  # what the passage holds beside the sentence
+CONTEXTS = ("none", "title", "prev")  # beside the sentence: nothing, the title, the title and the sentence before
 
 
-def pair_text(question: str, c: Candidate, context: str = "title+previous") -> str:
-    """The query text of one (question, candidate) pair; the engine prefixes ``query: ``."""
-    previous = previous_sentence(c) if context == "title+previous" else ""
-    return f"{question.strip()} passage: {passage_text(c.hit.chunk.title, previous, c.text)}"
+def pair_text(question: str, c: Candidate, context: str = "title") -> str:
+    """The query text of one (question, candidate) pair in one of ``CONTEXTS``; the engine prefixes ``query: ``."""
+    title = c.hit.chunk.title if context != "none" else ""
+    previous = previous_sentence(c) if context == "prev" else ""
+    return f"{question} passage: {passage_text(title, previous, c.text)}"
 
 
 class Reader:
@@ -68,9 +78,11 @@ class Reader:
         self.threshold = float(head["threshold"])
         self.rank_weight = float(head["rank_weight"])
         self.reads = int(head["reads"])
-        self.context = str(head["context"])
-        if self.context not in CONTEXTS:
-            raise ValueError(f"reader context {self.context!r} is not one of {CONTEXTS}: rebuild the reader")
+        read_as = head.get("read_as", [head["context"]])  # the contexts each pair is read in: its best counts
+        self.contexts = tuple(str(c) for c in read_as)
+        if not self.contexts or set(self.contexts) - set(CONTEXTS) or head.get("text_format") != TEXT_FORMAT:
+            raise ValueError(f"reader contexts {self.contexts!r}, text format {head.get('text_format')!r}: this "
+                             f"version reads {CONTEXTS} in format {TEXT_FORMAT}; rebuild it with bench/train_reader.py")
         self.memo: OrderedDict[str, float] = OrderedDict()
         self.memo_size = MEMO_SIZE
 
@@ -85,9 +97,15 @@ class Reader:
                 self.memo.popitem(last=False)
         return np.asarray([self.memo[t] for t in texts], np.float64)
 
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        """The reader's logit per candidate: the highest over the pair's texts in ``contexts`` (a title
+        names the subject of a pronoun sentence, but a news headline that does not name it hides an answer)."""
+        texts = [pair_text(question, c, ctx) for c in candidates for ctx in self.contexts]
+        return self.logits(texts).reshape(len(candidates), len(self.contexts)).max(axis=1)
+
     def probabilities(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
         """P(the candidate answers the question), per candidate."""
-        return 1.0 / (1.0 + np.exp(-self.logits([pair_text(question, c, self.context) for c in candidates])))
+        return 1.0 / (1.0 + np.exp(-self.read(question, candidates)))
 
 
 def files(embedder: str) -> tuple[Path, Path]:
@@ -112,11 +130,11 @@ def load(embedder: str) -> Reader | None:
     if not overlay.exists() or not head_path.exists():
         return None
     try:
-        model = e5engine.load_overlay(overlay)
-    except (RuntimeError, ValueError, OSError) as e:  # no engine built, an old one, or a damaged file
+        head = read_head(head_path)
+        return Reader(e5engine.load_overlay(overlay).query, head)
+    except (RuntimeError, ValueError, OSError, KeyError) as e:  # no engine built, an old one, a damaged file
         log.warning("the reader is off, answers use the learned veto and ranker: %s", e)
         return None
-    return Reader(model.query, read_head(head_path))
 
 
 def require(embedder: str) -> Reader:
