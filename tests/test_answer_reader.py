@@ -62,9 +62,12 @@ def test_logits_are_the_head_on_the_engine_vectors_and_each_text_is_read_once():
     assert calls == [["ab", "abc"]]  # the repeat read once
     r.logits(["abc", "abcd"])
     assert calls[-1] == ["abcd"]  # only the new text
-    r.memo_size = 1
+    r.memo_size = 2
     r.logits(["x"])
-    assert list(r.memo) == ["x"]  # the oldest forgotten past the memo's size
+    assert list(r.memo) == ["abcd", "x"]  # the least recently used forgotten past the memo's size
+    assert np.allclose(r.logits(["abcd", "y"]), [4 / 384 - 0.5, 1 / 384 - 0.5])  # a hit survives the eviction
+    assert list(r.memo) == ["abcd", "y"]
+    assert len(r.logits(["p", "q", "r"])) == 3 and len(r.memo) == 2  # more texts than the memo holds
     p = r.probabilities("q", [_candidate(1)])
     assert p.shape == (1,) and 0 < p[0] < 1
     both = reader.Reader(embed, {**HEAD, "weight": weight.tolist(), "read_as": ["title", "none"]})
@@ -151,5 +154,27 @@ def test_a_damaged_reader_is_turned_off_with_a_warning(own_layers_reader, mixed_
     with caplog.at_level("WARNING", logger="qa.answer.reader"):
         assert install(format=0) is None
     assert "the reader is off" in caplog.text and "reader format 0" in caplog.text
-    a = Assistant(mixed_assistant.index, AnswerSettings(abstention="read", ranker="read"))
-    assert not a.ask("How many books does the library hold?").abstained
+    q = "How many books does the library hold?"
+    a = Assistant(mixed_assistant.index, AnswerSettings(abstention="read", ranker="read")).ask(q)
+    b = Assistant(mixed_assistant.index, AnswerSettings(abstention="learned", ranker="learned")).ask(q)
+    assert (a.abstained, a.text) == (b.abstained, b.text)
+
+
+def test_the_reader_reorders_the_sentences_it_reads(own_layers_reader, mixed_assistant):
+    """``ranking.read`` adds the reader's logit times its rank weight to the ranker's score: at weight 0 it
+    cites what the learned ranker cites; a head that dislikes the books sentence, weighted heavily, moves
+    the answer to another of the library's sentences."""
+    from qa import e5engine
+
+    install, _ = own_layers_reader
+    q = "How many books does the library hold?"
+    learned = Assistant(mixed_assistant.index, AnswerSettings(abstention="evidence", ranker="learned")).ask(q)
+    books = learned.citations[0].sentence
+    assert "20,000" in books
+    reading = Assistant(mixed_assistant.index, AnswerSettings(abstention="evidence", ranker="read"))
+    install(threshold=0.0, rank_weight=0.0)
+    assert reading.ask(q).citations[0].sentence == books
+    away = -e5engine.load()[0].query([books])[0]
+    install(threshold=0.0, rank_weight=100.0, weight=away.tolist(), read_as=["none"])
+    moved = reading.ask(q)
+    assert moved.citations and moved.citations[0].sentence != books

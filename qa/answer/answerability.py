@@ -119,7 +119,7 @@ def read_best(r: Request, rdr: reader.Reader) -> dict[str, float]:
     for lang in dict.fromkeys(h.chunk.lang for h in r.hits):
         p = language_pool(r.question, r.context, r.lang, r.hits, r.cosines, lang)
         if p.candidates:
-            top = np.argsort(-model.scores(p.matrix), kind="stable")[: rdr.reads]
+            top = rdr.chosen(model.scores(p.matrix))
             best[lang] = float(rdr.probabilities(r.question, [p.candidates[int(i)] for i in top]).max())
     return best
 

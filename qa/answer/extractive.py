@@ -5,11 +5,10 @@ ingest time (no embedding at question time): cosine, plus a bonus for stemmed wo
 a fixed shift for a sentence in the other language, minus a penalty when a "how many / when"
 question meets a sentence without a number. That evidence decides whether to answer: below the
 embedder's calibrated threshold the answer abstains, in the question's language, and still lists
-the closest passages; above it, the learned answerability (``answerability.ABSTENTIONS``,
-``AnswerSettings.abstention``) may still veto the passages in the question's language (a near miss)
-and those of any language whose best sentence does not stand out of that language's typical text; the
-answer may then come from the passages left (``kept_after_veto``: with the question's language vetoed, only
-those ranked above its best passage or of its documents).
+the closest passages; above it, the learned answerability or the opt-in reader (``AnswerSettings.abstention``)
+may veto the passages of the question's language (a near miss) and of any language whose best sentence does not
+stand out of its typical text; the answer may then come from the passages left (``kept_after_veto``: with the
+question's language vetoed, only those ranked above its best passage or of its documents).
 When it answers, a ranker (``ranking.RANKERS``, ``AnswerSettings.ranker``;
 default the learned one of ``model``) chooses and orders one to three candidate sentences of the
 best one's language (from the top ``rank_passages``: 5, as it was trained), each followed by

@@ -95,7 +95,7 @@ def read(r: Request) -> list[Candidate]:
     if rdr is None:
         return learned(r)
     found, logits, cross, features = _scored(r)
-    top = np.argsort(-logits, kind="stable")[: rdr.reads]
+    top = rdr.chosen(logits)
     combined = logits[top] + rdr.rank_weight * rdr.read(r.question, [features[int(j)] for j in top])
     return _best_within([found[int(j)] for j in top], combined, load(r.embedder).margin(cross), r.max_sentences)
 

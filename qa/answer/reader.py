@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -32,6 +33,7 @@ from .model import MODELS
 FORMAT_VERSION = 1
 READERS = MODELS / "reader"
 MEMO_SIZE = 4096
+REQUIRED = ("weight", "bias", "threshold", "rank_weight", "reads")
 log = logging.getLogger(__name__)
 
 
@@ -72,30 +74,50 @@ class Reader:
     """An engine model with the reader's layers (``embed``: texts -> unit vectors) and its head."""
 
     def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], head: dict[str, Any]):
+        missing = [k for k in REQUIRED if k not in head]
+        if missing or ("read_as" not in head and "context" not in head):
+            raise ValueError(f"reader head lacks {missing or ['context']}: rebuild it with bench/reader_export.py")
         self.embed = embed
         self.weight = np.asarray(head["weight"], np.float32)
         self.bias = float(head["bias"])
         self.threshold = float(head["threshold"])
         self.rank_weight = float(head["rank_weight"])
         self.reads = int(head["reads"])
-        read_as = head.get("read_as", [head["context"]])  # the contexts each pair is read in: its best counts
-        self.contexts = tuple(str(c) for c in read_as)
+        self.contexts = tuple(str(c) for c in head.get("read_as") or [head["context"]])  # the best reading counts
         if not self.contexts or set(self.contexts) - set(CONTEXTS) or head.get("text_format") != TEXT_FORMAT:
             raise ValueError(f"reader contexts {self.contexts!r}, text format {head.get('text_format')!r}: this "
                              f"version reads {CONTEXTS} in format {TEXT_FORMAT}; rebuild it with bench/train_reader.py")
         self.memo: OrderedDict[str, float] = OrderedDict()
         self.memo_size = MEMO_SIZE
+        self.lock = threading.Lock()  # one Reader serves every request of a process (``load`` is cached)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """The reader's logit per pair text (read once per process while in ``memo``)."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        """The reader's logit per pair text (read once per process while in ``memo``, least recently used
+        forgotten first). The result is built from this call's own values, so another request's eviction
+        while the engine runs cannot take one away."""
+        with self.lock:
+            known = {t: self.memo[t] for t in texts if t in self.memo}
+            for t in known:
+                self.memo.move_to_end(t)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             vectors = np.asarray(self.embed(missing), np.float32).reshape(len(missing), -1)
-            for t, v in zip(missing, vectors @ self.weight + self.bias):
-                self.memo[t] = float(v)
-            while len(self.memo) > self.memo_size:
-                self.memo.popitem(last=False)
-        return np.asarray([self.memo[t] for t in texts], np.float64)
+            fresh = {t: float(v) for t, v in zip(missing, vectors @ self.weight + self.bias)}
+            with self.lock:
+                self.memo.update(fresh)
+                while len(self.memo) > self.memo_size:
+                    self.memo.popitem(last=False)
+            known.update(fresh)
+        return np.asarray([known[t] for t in texts], np.float64)
+
+    def chosen(self, ranker_scores: np.ndarray) -> np.ndarray:
+        """Positions of the candidates the reader reads: the learned ranker's top ``reads``, best first."""
+        return np.argsort(-np.asarray(ranker_scores), kind="stable")[: self.reads]
+
+    def forget(self) -> None:
+        """Empty the memo (a benchmark that times the reading itself)."""
+        with self.lock:
+            self.memo.clear()
 
     def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
         """The reader's logit per candidate: the highest over the pair's texts in ``contexts`` (a title
@@ -128,6 +150,8 @@ def load(embedder: str) -> Reader | None:
 
     overlay, head_path = files(embedder)
     if not overlay.exists() or not head_path.exists():
+        log.warning("the reader is off for %s, answers use the learned veto and ranker: no %s", embedder,
+                    overlay if not overlay.exists() else head_path)
         return None
     try:
         head = read_head(head_path)
