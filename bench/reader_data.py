@@ -10,13 +10,11 @@ near-miss or off-topic question is negative. Training keeps, per question, the p
 ``negatives`` most similar candidates by cosine (off-topic: ``offtopic_negatives``); validation and
 test keep every candidate, as the product would score them.
 The text a pair is read as: ``query: {question} passage: {passage}`` (the engine prepends
-``query: `` to ``reader_text``; the same string as the product's ``qa.answer.reader.pair_text``), cut
-to ``MAX_TOKENS`` tokens; the passage, by context: ``none`` the sentence alone, ``title``
-``{the document's title}: {sentence}`` (a sentence that names its subject by a pronoun, "It holds
-20,000 books", then says whose) and ``title+previous`` (the sentence before it in its chunk too) as
-the product builds them (``qa.answer.reader.passage_text``); ``prev``, this session's variant, marks
-where the sentence starts (``{title}: {previous} | {sentence}``, the previous sentence's last
-``PREVIOUS_CHARS`` characters).
+``query: `` to the product's ``qa.answer.reader.pair_text``), cut to ``MAX_TOKENS`` tokens; the
+passage, by context, as the product builds it (``qa.answer.reader.passage_text``): ``none`` the
+sentence alone, ``title`` ``{the document's title}: {sentence}`` (a sentence that names its subject
+by a pronoun, "It holds 20,000 books", then says whose), ``prev`` the sentence before it too
+(``{title}: {previous} | {sentence}``, the previous sentence's last ``reader.PREVIOUS_CHARS`` characters).
 Left out: the sentence's whole paragraph as context (~4x the tokens).
 """
 
@@ -33,7 +31,6 @@ from qa.answer.features import Candidate, pool
 
 PASSAGES = 5
 MAX_TOKENS = 510  # <s>, 508 content ids, </s>: one window of the engine (512 positions), never cut in practice
-PREVIOUS_CHARS = 200
 
 
 
@@ -50,32 +47,15 @@ class Question(NamedTuple):
     pairs: list[Pair]  # all the question's candidates (every one scored at validation and test)
 
 
-def marked_passage_text(title: str, previous: str, sentence: str) -> str:
-    """Context ``prev``, a bench variant (session 6, not the product's): ``{title}: {previous} | {sentence}``,
-    each part only when there is one (``previous`` cut to its last ``PREVIOUS_CHARS`` characters at a space)."""
-    title = title.strip().rstrip(".").strip()
-    previous = previous.strip()
-    if len(previous) > PREVIOUS_CHARS:
-        cut = previous[-PREVIOUS_CHARS:]
-        previous = cut.split(" ", 1)[1] if " " in cut else cut
-    body = f"{previous} | {sentence}" if previous else sentence
-    return f"{title}: {body}" if title else body
-
-
-def reader_text(question: str, passage: str) -> str:
-    """The text the engine embeds as a query (it prepends ``query: ``), as ``qa.answer.reader.pair_text``."""
-    return f"{question.strip()} passage: {passage}"
-
-
 def pair_text(question: str, passage: str) -> str:
-    return "query: " + reader_text(question, passage)
+    """The text a pair is read as: the engine's ``query: `` prefix on the product's pair text."""
+    return f"query: {question} passage: {passage}"
 
 
 CONTEXTS: dict[str, Callable[[Candidate], str]] = {
     "none": lambda c: c.text,
     "title": lambda c: reader.passage_text(c.hit.chunk.title, "", c.text),
-    "title+previous": lambda c: reader.passage_text(c.hit.chunk.title, reader.previous_sentence(c), c.text),
-    "prev": lambda c: marked_passage_text(c.hit.chunk.title, reader.previous_sentence(c), c.text),
+    "prev": lambda c: reader.passage_text(c.hit.chunk.title, reader.previous_sentence(c), c.text),
 }
 
 

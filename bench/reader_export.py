@@ -69,14 +69,15 @@ def write(reader: Reader, recorded: dict, chosen: dict, out: Path, tag: str) -> 
           f"forward pass's: {sum(differ[k] for k in matrices)} in {len(matrices)} Q4_0 matrices, "
           f"{sum(v for k, v in differ.items() if k not in matrices)} in the float32 vectors")
     weight = reader.head.weight.detach().double().reshape(-1).tolist()
-    head = {"format": product.FORMAT_VERSION, "kind": "e5-reader-head", "dim": len(weight), "weight": weight,
+    head = {"format": product.FORMAT_VERSION, "text_format": product.TEXT_FORMAT, "kind": "e5-reader-head",
+            "dim": len(weight), "weight": weight,
             "bias": float(reader.head.bias.detach().double()), "context": recorded["context"], **chosen,
             "max_tokens": MAX_TOKENS,
             "layers": sorted({int(k.split(".")[0][1:]) for k in tensors}),
             "overlay": overlay.name, "overlay_sha256": sha256(overlay),
             "base": model_path().name, "base_sha256": sha256(model_path()), "trained": recorded,
             "probability": "sigmoid(weight . v + bias), v = the engine's query vector (L2-normalised mean pool)"
-                           " of reader_text(question, passage_text(title, previous, sentence))"}
+                           " of qa.answer.reader.pair_text(question, candidate, context)"}
     path = out / f"{tag}.json"
     path.write_text(json.dumps(head, indent=1))
     return overlay, path
