@@ -6,12 +6,15 @@ layers 0-8 with layers 9-11 trained, shipped as an engine overlay (``models/read
 the engine's unit vector of the pair (``models/reader/<embedder>.json``, with the threshold below which
 a language's candidates do not answer and the weight of the reader's logit in the sentence choice,
 both chosen on validation data). A pair is read as the query ``{question} passage: {passage}``, the
-passage holding the document's title and the sentence before the candidate (``passage_text``), so
-that a sentence naming its subject by a pronoun ("It holds more than 20,000 books") is read with it.
-Only the learned ranker's top ``reads`` candidates of each language are read: a question costs
-one engine call of about ``reads`` short texts. Logits are remembered per text (``Reader.memo``), so
-the abstention and the ranker of one answer read each pair once.
-Out of scope: training, and where the reader decides (``answerability.read``, ``ranking.read``).
+passage built by ``passage_text`` in each of the head's ``read_as`` contexts (the shipped reader: the
+document's title, so that "It holds more than 20,000 books" is read with its subject, and the sentence
+alone, since a news headline that does not name the subject hides the answer), the higher logit
+counting. Only the learned ranker's top ``reads`` candidates of each language are read: a question
+costs one engine call per language of ``reads`` x ``len(read_as)`` short texts. Logits are remembered
+per text (``Reader.memo``), so the abstention and the ranker of one answer read each pair once.
+The reader is not the default (``answer.abstention``/``answer.ranker`` = ``read`` opt in; measured in
+docs/evaluation.md). Out of scope: training, and where the reader decides (``answerability.read``,
+``ranking.read``); the context ``prev`` is supported but no shipped reader was trained on it.
 """
 
 from __future__ import annotations
